@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Everything Ganvas needs on a fresh Debian machine, run as root: system packages, the Python
+# virtual environment with the pinned requirements, and the data sets. Safe to run again: each
+# step is skipped when its result is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+missing=()
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+command -v npm >/dev/null || missing+=(nodejs npm)
+command -v chromium >/dev/null || missing+=(chromium)                  # browser tests
+[ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# pip installs everything in one go: a later, separate install that upgrades `packaging`
+# would break tensorflowjs's pin (see requirements.txt).
+stamp=.venv/.requirements.sha256
+wanted=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+  log "creating .venv and installing requirements.txt (a few minutes the first time)"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements.txt
+  .venv/bin/pip check
+  echo "$wanted" > "$stamp"
+fi
+
+log "data sets"
+bash scripts/fetch_data_sources.sh
+TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python -m trainer data fetch

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The test suite, after the same set-up as the main job. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/python -m pytest tests "$@"

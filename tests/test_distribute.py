@@ -1,0 +1,39 @@
+"""The loop under MirroredStrategy on two logical CPU devices matches one device."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from trainer.rundir import RunDirectory
+
+# Logical devices must be set before TensorFlow starts, hence a fresh process.
+SCRIPT = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from trainer.__main__ import main
+for strategy in ("default", "mirrored"):
+    code = main(["train", "--runs-dir", sys.argv[1], "--run-name", strategy, "--strategy", strategy,
+                 "--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50",
+                 "--model", "cgan", "--epochs", "2"])
+    assert code == 0, code
+"""
+
+
+def test_mirrored_on_two_cpus_matches_the_single_device_losses(tmp_path):
+    result = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "mirrored strategy: 2 replicas" in result.stdout
+    single = RunDirectory(tmp_path / "default").history()
+    mirrored = RunDirectory(tmp_path / "mirrored").history()
+    assert len(single) == len(mirrored) == 2
+    for one, two in zip(single, mirrored):
+        for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+            assert one[key] == pytest.approx(two[key], rel=2e-3), (key, one, two)
+    config = json.loads((tmp_path / "mirrored" / "config.json").read_text())
+    assert config["strategy"] == "mirrored"

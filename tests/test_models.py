@@ -1,0 +1,51 @@
+"""Every family builds, takes its inputs by name, and the thesis models have the thesis's sizes."""
+
+import numpy as np
+import pytest
+
+from trainer.models import FAMILIES, get_family
+
+
+def trainable_parameters(model):
+    return sum(int(np.prod(variable.shape)) for variable in model.trainable_weights)
+
+
+def test_sony_conditional_dcgan_matches_tables_5_1_and_5_2():
+    family = get_family("cdcgan-sony")
+    assert trainable_parameters(family.build_discriminator((28, 28, 1), 10)) == 3_769_479
+    assert trainable_parameters(family.build_generator(100, (28, 28, 1), 10)) == 7_065_211
+
+
+def test_sony_rgb_dcgan_matches_tables_5_3_and_5_4():
+    family = get_family("dcgan")
+    assert trainable_parameters(family.build_discriminator((64, 64, 3), 0)) == 4_316_545
+    assert trainable_parameters(family.build_generator(100, (64, 64, 3), 0)) == 5_135_363
+
+
+def test_dcgan_adapts_to_image_size():
+    generator = get_family("dcgan").build_generator(100, (32, 32, 3), 0)
+    assert generator.output_shape == (None, 32, 32, 3)
+    with pytest.raises(ValueError, match="multiple of 16"):
+        get_family("dcgan").build_generator(100, (28, 28, 1), 0)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_family_shapes_and_output_range(name):
+    family = get_family(name)
+    shape = (32, 32, 3) if name == "dcgan" else (28, 28, 1)
+    generator = family.build_generator(16, shape, 10)
+    discriminator = family.build_discriminator(shape, 10)
+    inputs = {"latent": np.random.normal(size=(4, 16)).astype("float32")}
+    if family.CONDITIONAL:
+        inputs["label"] = np.eye(10, dtype="float32")[:4]
+    images = np.asarray(generator(inputs, training=False))
+    assert images.shape == (4, *shape)
+    low, high = {"tanh": (-1, 1), "sigmoid": (0, 1)}[family.OUTPUT_ACTIVATION]
+    assert images.min() >= low and images.max() <= high
+    d_inputs = {"image": images, **({"label": inputs["label"]} if family.CONDITIONAL else {})}
+    assert np.asarray(discriminator(d_inputs, training=False)).shape == (4, 1)
+
+
+def test_unknown_family_lists_choices():
+    with pytest.raises(ValueError, match="cdcgan-sony"):
+        get_family("stylegan")

@@ -1,0 +1,199 @@
+"""Real, small trainings through the CLI: every family, the run directory, resume, stop, kill -9,
+NaN, and the errors a user can run into."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, draw_shapes_folder, run_cli, train
+from trainer.rundir import RunDirectory
+
+SMALL = ("--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50")  # 300 images
+HISTORY_KEYS = {"epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "images_per_second"}
+
+
+def losses(history):
+    return [{key: record[key] for key in ("epoch", "d_loss", "g_loss", "d_real", "d_fake")} for record in history]
+
+
+def assert_same_history(first, second):
+    assert [record["epoch"] for record in first] == [record["epoch"] for record in second]
+    for a, b in zip(losses(first), losses(second)):
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), (key, a, b)
+
+
+@pytest.mark.parametrize("model", ["gan", "cgan", "cdcgan-sony", "cdcgan"])
+def test_one_epoch_writes_a_complete_run_directory(runs_dir, model):
+    path = train(runs_dir, *SMALL, "--model", model, "--epochs", "1")
+    run = RunDirectory(path)
+    config = json.loads(run.config_path.read_text())
+    assert config["model"] == model and config["image_shape"] == [28, 28, 1]
+    assert config["label_names"] == list("0123456789") and config["batch_size"] == 50
+    (record,) = run.history()
+    assert set(record) == HISTORY_KEYS and record["epoch"] == 1
+    assert all(np.isfinite(record[key]) for key in HISTORY_KEYS)
+    assert 0 <= record["d_real"] <= 1 and record["images_per_second"] > 0
+    grid = np.asarray(Image.open(run.sample_path(1)))
+    assert grid.shape == (10 * 30 + 2, 10 * 30 + 2) and grid.std() > 0  # 10x10 cells of 28+2 px
+    status = run.status()
+    assert status["state"] == "finished" and status["epoch"] == status["epochs"] == 1
+    assert run.generator_path.exists() and (run.checkpoints_dir / "checkpoint").exists()
+    assert any(run.tensorboard_dir.iterdir())
+    assert not list(path.rglob("*.tmp"))
+
+
+def test_dcgan_trains_on_an_rgb_folder(tmp_path, runs_dir):
+    folder = draw_shapes_folder(tmp_path / "shapes")
+    path = train(runs_dir, "--dataset", f"folder:{folder}", "--model", "dcgan", "--image-size", "32",
+                 "--batch-size", "16", "--epochs", "1")
+    config = json.loads((path / "config.json").read_text())
+    assert config["image_shape"] == [32, 32, 3] and config["label_names"] == ["circle", "square", "triangle"]
+    grid = np.asarray(Image.open(path / "samples" / "epoch_0001.png"))
+    assert grid.shape == (10 * 34 + 2, 10 * 34 + 2, 3)
+
+
+def test_resume_continues_exactly(runs_dir):
+    straight = train(runs_dir, *SMALL, "--model", "cdcgan", "--epochs", "3", run_name="straight")
+    train(runs_dir, *SMALL, "--model", "cdcgan", "--epochs", "1", run_name="resumed")
+    resumed = train(runs_dir, "--epochs", "3", "--resume", run_name="resumed")
+    assert_same_history(RunDirectory(straight).history(), RunDirectory(resumed).history())
+    assert RunDirectory(resumed).status()["state"] == "finished"
+
+
+def test_existing_run_is_refused_without_resume_or_overwrite(runs_dir, capsys):
+    train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1")
+    train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1", expect=2)
+    assert "--resume" in capsys.readouterr().err
+    train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1", "--overwrite")
+
+
+def test_second_training_into_the_same_run_is_refused(runs_dir, capsys):
+    holder = RunDirectory(runs_dir / "run")
+    holder.lock()
+    try:
+        train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1", expect=2)
+        assert "being trained" in capsys.readouterr().err
+    finally:
+        holder.unlock()
+
+
+def test_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(runs_dir, capsys):
+    path = train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1")
+    config = json.loads((path / "config.json").read_text())
+    config["lr"] = 1e30  # Adam moves every weight by about lr: activations overflow at once
+    (path / "config.json").write_text(json.dumps(config))
+    train(runs_dir, "--epochs", "3", "--resume", expect=1)
+    status = RunDirectory(path).status()
+    assert status["state"] == "failed" and "epoch 2 at step" in status["error"]
+    assert "epoch 2" in capsys.readouterr().err
+    assert (path / "checkpoints" / "ckpt-1.index").exists()
+    assert not (path / "checkpoints" / "ckpt-2.index").exists()
+    assert len(RunDirectory(path).history()) == 1
+
+
+def test_unknown_model_and_dataset_list_the_choices(runs_dir):
+    result = run_cli("train", "--model", "stylegan", "--runs-dir", runs_dir)
+    assert result.returncode == 2 and "cdcgan-sony" in result.stderr
+    result = run_cli("train", "--dataset", "cifar10", "--runs-dir", runs_dir)
+    assert result.returncode == 2 and "fashion_mnist" in result.stderr and "folder:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def start_training(runs_dir, *args):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "trainer", "train", "--runs-dir", str(runs_dir), "--run-name", "run", *args]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+# A few hundred iterations per epoch, one per graph call, so that signals land mid-epoch.
+SLOW = ("--dataset", "mnist", "--limit-per-class", "100", "--batch-size", "10", "--model", "cgan",
+        "--steps-per-call", "1", "--epochs", "3")
+
+
+def test_sigterm_mid_epoch_saves_and_resume_matches_an_uninterrupted_run(runs_dir):
+    straight = train(runs_dir, *SLOW, run_name="straight")
+    process = start_training(runs_dir, *SLOW)
+    run = RunDirectory(runs_dir / "run")
+    wait_for(lambda: run.status().get("epoch", 0) >= 1)  # epoch 2 is under way
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert run.status()["state"] == "stopped" and "--resume" in stderr
+    assert (run.checkpoints_dir / "interrupted" / "checkpoint").exists()
+    train(runs_dir, "--resume", run_name="run")
+    assert_same_history(RunDirectory(straight).history(), run.history())
+
+
+def test_kill_9_loses_at_most_the_epoch_in_progress(runs_dir):
+    straight = train(runs_dir, *SLOW, run_name="straight")
+    run = RunDirectory(runs_dir / "run")
+    rng = np.random.default_rng(0)
+    for attempt in range(3):  # kill at a random moment, three times over
+        process = start_training(runs_dir, *SLOW, *(["--resume"] if attempt else []))
+        wait_for(lambda: run.status().get("state") == "running" and process.poll() is None)
+        time.sleep(rng.uniform(0.5, 3.0))
+        process.kill()
+        process.wait()
+        epochs_done = run.status().get("epoch", 0)
+        assert len(run.history()) >= epochs_done - 0  # history never behind a finished epoch
+        assert RunDirectory(runs_dir / "run").history() == run.history()
+    train(runs_dir, "--resume", run_name="run")
+    assert run.status()["state"] == "finished"
+    assert_same_history(RunDirectory(straight).history(), run.history())
+
+
+def test_sample_writes_png_grids_and_raw_arrays(runs_dir, tmp_path):
+    train(runs_dir, *SMALL, "--model", "cdcgan", "--epochs", "2")
+    result = run_cli("sample", "--run", "run", "--runs-dir", runs_dir, "--label", "3", "--n", "12",
+                     "--seed", "5", "--out", tmp_path / "three.npy")
+    assert result.returncode == 0, result.stderr
+    images = np.load(tmp_path / "three.npy")
+    assert images.shape == (12, 28, 28, 1) and 0 <= images.min() and images.max() <= 1
+    result = run_cli("sample", "--run", runs_dir / "run", "--epoch", "1", "--label", "3", "--n", "12",
+                     "--seed", "5", "--out", tmp_path / "three.png")
+    assert result.returncode == 0, result.stderr
+    assert np.asarray(Image.open(tmp_path / "three.png")).shape == (2 * 30 + 2, 10 * 30 + 2)
+    again = run_cli("sample", "--run", "run", "--runs-dir", runs_dir, "--label", "3", "--n", "12",
+                    "--seed", "5", "--out", tmp_path / "again.npy")
+    assert again.returncode == 0 and np.array_equal(np.load(tmp_path / "again.npy"), images)
+
+
+def test_sample_errors_are_one_clear_line(runs_dir, tmp_path):
+    train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1", "--keep-checkpoints", "1")
+    cases = [
+        (("--label", "11"), "unknown label"),
+        (("--label", "3", "--epoch", "7"), "kept epochs: 1"),
+        ((), "--label is required"),
+    ]
+    for extra, message in cases:
+        result = run_cli("sample", "--run", runs_dir / "run", "--out", tmp_path / "x.png", *extra)
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("sample", "--run", tmp_path / "nowhere", "--label", "1", "--out", tmp_path / "x.png")
+    assert result.returncode == 2 and "not a run directory" in result.stderr
+
+
+@pytest.mark.parametrize("model", ["cgan", "cdcgan"])
+def test_mixed_bfloat16_trains_and_samples_in_float32(runs_dir, tmp_path, model):
+    path = train(runs_dir, *SMALL, "--model", model, "--epochs", "1", "--precision", "mixed_bfloat16")
+    (record,) = RunDirectory(path).history()
+    assert np.isfinite(record["d_loss"]) and np.isfinite(record["g_loss"])
+    result = run_cli("sample", "--run", path, "--label", "0", "--n", "4", "--out", tmp_path / "x.npy")
+    assert result.returncode == 0, result.stderr
+    assert np.load(tmp_path / "x.npy").dtype == np.float32

@@ -1,0 +1,221 @@
+"""The command line: `python -m trainer train|sample|data ...`.
+
+A thin layer over the library: it turns arguments into a TrainConfig, reports problems in one
+clear line, and sets the exit code. TensorFlow is imported only by commands that need it, so
+`--help` and argument errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+from trainer.config import PRECISIONS, STRATEGIES, TrainConfig
+from trainer.models import FAMILIES, describe_families
+
+RECORDED_FIELDS = {"image_shape", "label_names", "output_range"}  # set from the data, not the CLI
+CHOICES = {"model": list(FAMILIES), "strategy": STRATEGIES, "precision": PRECISIONS,
+           "loss": ("bce", "hinge"), "channels": (1, 3)}
+
+
+class UserError(Exception):
+    """Something the user can fix; printed as one line, exit code 2."""
+
+
+def quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field, so the CLI can never drift from the dataclass.
+    Defaults stay None here, to tell what the user set from what the dataclass supplies."""
+    for field in dataclasses.fields(TrainConfig):
+        if field.name in RECORDED_FIELDS:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        help_text = field.metadata["help"]
+        if field.default is not None:
+            help_text += f" (default: {field.default})"
+        if "bool" in str(field.type):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            continue
+        kind = {"int": int, "float": float}.get(str(field.type).split(" ")[0], str)
+        parser.add_argument(flag, type=kind, default=None, choices=CHOICES.get(field.name), help=help_text)
+
+
+def config_from_args(args) -> TrainConfig:
+    given = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
+             if field.name not in RECORDED_FIELDS and getattr(args, field.name) is not None}
+    config = TrainConfig(**given)
+    if not config.run_name:
+        dataset_name = Path(config.dataset.removeprefix("folder:")).name or "folder"
+        config.run_name = f"{dataset_name}-{config.model}"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", config.run_name):
+        raise UserError(f"run name {config.run_name!r} may use only letters, digits, '.', '_' and '-'")
+    return config
+
+
+def train(args) -> int:
+    from trainer.rundir import RunDirectory
+
+    config = config_from_args(args)
+    run = RunDirectory(config.run_dir)
+    if args.resume:
+        if not run.exists():
+            raise UserError(f"nothing to resume: {run.path} has no config.json")
+        epochs = config.epochs if args.epochs is not None else None
+        config = TrainConfig.load(run.path)
+        config.epochs = epochs or config.epochs
+    elif run.exists() and not args.overwrite:
+        raise UserError(f"{run.path} already exists: add --resume to continue it, --overwrite to "
+                        f"start it again, or choose another --run-name")
+    quiet_tensorflow()
+    from trainer import data
+    from trainer.models import get_family
+    from trainer.rundir import atomic_write
+    from trainer.train import GANTrainer, TrainingFailed, TrainingStopped, record_dataset
+
+    family = get_family(config.model)
+    config = config.resolve(family.DEFAULTS)
+    run.lock()
+    if args.overwrite and not args.resume:
+        for entry in run.path.iterdir():
+            if entry.name != ".lock":
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    try:
+        dataset = data.load(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size,
+                            channels=config.channels, limit_per_class=config.limit_per_class, seed=config.seed)
+        config = record_dataset(config, dataset)
+        atomic_write(run.config_path, config.to_json())
+        print(f"training {config.model} on {config.dataset} ({len(dataset.labels)} images "
+              f"{'x'.join(map(str, config.image_shape))}) into {run.path}", flush=True)
+        trainer = GANTrainer(config, dataset, run)
+        if args.resume:
+            trainer.restore()
+        trainer.fit()
+    except TrainingStopped as stop:
+        run.write_status("stopped", int(trainer.epoch), config.epochs)
+        print(stop, file=sys.stderr)
+        return 130
+    except TrainingFailed as failure:
+        run.write_status("failed", int(trainer.epoch), config.epochs, error=str(failure))
+        print(f"error: {failure}", file=sys.stderr)
+        return 1
+    except BaseException as error:
+        if run.exists():
+            run.write_status("failed", run.status().get("epoch", 0), config.epochs, error=f"{type(error).__name__}: {error}")
+        raise
+    finally:
+        run.unlock()
+    print(f"finished: samples in {run.samples_dir}, generator in {run.generator_path}")
+    return 0
+
+
+def resolve_run(name_or_path: str, runs_dir: str) -> Path:
+    path = Path(name_or_path)
+    if not (path / "config.json").exists() and (Path(runs_dir) / name_or_path / "config.json").exists():
+        path = Path(runs_dir) / name_or_path
+    return path
+
+
+def sample(args) -> int:
+    quiet_tensorflow()
+    import numpy as np
+
+    from trainer.images import grid, save_png
+    from trainer.models import get_family
+    from trainer.sampling import generate, latent_noise, load_generator, parse_label
+
+    if args.n < 1:
+        raise UserError("--n must be at least 1")
+    if Path(args.out).suffix not in (".png", ".npy"):
+        raise UserError(f"--out must end in .png (a grid) or .npy (raw images), not {args.out!r}")
+    generator, config = load_generator(resolve_run(args.run, args.runs_dir), args.epoch)
+    conditional = get_family(config.model).CONDITIONAL
+    if args.label is not None and not conditional:
+        raise UserError(f"{config.model} is unconditional: leave out --label")
+    if conditional and args.label is None:
+        raise UserError(f"--label is required; choose an index or a name: {', '.join(config.label_names)}")
+    label = parse_label(args.label, config.label_names) if conditional else 0
+    import tensorflow as tf
+
+    latent = latent_noise(args.seed, args.n, config.latent_dim)
+    images = generate(generator, config, latent, tf.one_hot([label] * args.n, len(config.label_names)))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    if args.out.endswith(".npy"):
+        np.save(args.out, images)
+    else:
+        save_png(args.out, grid(images, -(-args.n // 10), min(args.n, 10)))
+    print(f"wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def data_command(args) -> int:
+    from trainer import data
+
+    datasets = args.dataset or data.BUILTIN_DATASETS
+    if args.action == "fetch":
+        data.fetch(datasets, data_dir=args.data_dir)
+        return 0
+    problems = 0
+    for entry in data.check(datasets, data_dir=args.data_dir):
+        mark = "ok " if entry["ok"] else "BAD"
+        detail = entry["path"] if entry["ok"] else entry["problem"]
+        print(f"{mark} {entry['dataset']}/{entry['file']}: {detail}")
+        problems += not entry["ok"]
+    if problems:
+        print("fix with: python -m trainer data fetch", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m trainer", description="Train conditional GANs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train_parser = commands.add_parser(
+        "train", help="train a GAN into runs/<name>/",
+        description="Train a GAN. Model families:\n" + describe_families(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_options(train_parser)
+    train_parser.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
+    train_parser.add_argument("--overwrite", action="store_true", help="delete the run and start again")
+    train_parser.set_defaults(handler=train)
+
+    sample_parser = commands.add_parser("sample", help="draw samples from a trained run")
+    sample_parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
+    sample_parser.add_argument("--runs-dir", default="runs")
+    sample_parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator)")
+    sample_parser.add_argument("--label", help="label index or name (conditional models)")
+    sample_parser.add_argument("--n", type=int, default=100, help="number of samples (default: 100)")
+    sample_parser.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    sample_parser.add_argument("--out", required=True, help="FILE.png for a grid, FILE.npy for (N, H, W, C) in [0, 1]")
+    sample_parser.set_defaults(handler=sample)
+
+    data_parser = commands.add_parser("data", help="fetch or check the MNIST and Fashion-MNIST files")
+    data_parser.add_argument("action", choices=("fetch", "check"))
+    data_parser.add_argument("--dataset", action="append", choices=("mnist", "fashion_mnist"),
+                             help="only this data set (repeatable; default: both)")
+    data_parser.add_argument("--data-dir", help="also look in this directory")
+    data_parser.set_defaults(handler=data_command)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from trainer.data import DataError
+    from trainer.rundir import RunError
+
+    try:
+        return args.handler(args)
+    except (UserError, DataError, RunError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The one configuration of a training run.
+
+The CLI fills it, `runs/<name>/config.json` stores it, and the app and the exporter read it back:
+a run directory is described completely by this dataclass. Fields left as None are filled from
+the model family's defaults (see `resolve`), so that config.json always holds the values that
+were really used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def option(default, help):
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    dataset: str = option("mnist", "mnist, fashion_mnist or folder:PATH (PATH/<label>/<image>)")
+    model: str = option("cdcgan", "GAN family (see the list above)")
+    run_name: str = option("", "name of the run directory (default: DATASET-MODEL)")
+    runs_dir: str = option("runs", "where run directories live")
+    epochs: int = option(10, "epochs to train in total (raise it with --resume to train longer)")
+    batch_size: int | None = option(None, "global batch size")
+    lr: float | None = option(None, "Adam learning rate")
+    beta1: float | None = option(None, "Adam beta1")
+    latent_dim: int | None = option(None, "size of the noise vector z")
+    d_steps: int | None = option(None, "discriminator steps per iteration (Metropolia thesis: 5)")
+    g_steps: int | None = option(None, "generator steps per iteration (Sony thesis: 2)")
+    loss: str | None = option(None, "bce (non-saturating) or hinge")
+    image_size: int | None = option(None, "resize images to SIZE x SIZE")
+    channels: int | None = option(None, "1 (grayscale) or 3 (RGB); default: as the data")
+    limit_per_class: int | None = option(None, "class-balanced subset: N images per class")
+    seed: int = option(0, "seed for data selection, data order, noise and initialisation")
+    strategy: str = option("default", "tf.distribute strategy: default, mirrored or multiworker")
+    precision: str = option("float32", "float32, mixed_bfloat16 or mixed_float16")
+    jit_compile: bool | None = option(None, "compile the step with XLA (default: the family's choice)")
+    steps_per_call: int = option(50, "iterations per graph call between progress updates")
+    keep_checkpoints: int = option(3, "how many epoch checkpoints to keep")
+    data_dir: str | None = option(None, "directory holding the data set files")
+    # Filled in from the data set when training starts; readers need them without the data.
+    image_shape: list[int] | None = option(None, None)
+    label_names: list[str] | None = option(None, None)
+    output_range: list[float] | None = option(None, None)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.runs_dir) / self.run_name
+
+    def resolve(self, family_defaults: dict) -> "TrainConfig":
+        """A copy with every None field that the family has a default for filled in."""
+        filled = {
+            name: family_defaults[name]
+            for name, value in dataclasses.asdict(self).items()
+            if value is None and name in family_defaults
+        }
+        return dataclasses.replace(self, **filled)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        data = json.loads(text)
+        known = {field.name for field in dataclasses.fields(cls)}
+        # Runs written by an older or newer version may carry fields we no longer know.
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> "TrainConfig":
+        return cls.from_json((Path(run_dir) / "config.json").read_text())

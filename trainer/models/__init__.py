@@ -1,0 +1,77 @@
+"""GAN families: each module is a small file of layer definitions with the same interface.
+
+A family module defines
+- `CONDITIONAL`: whether both networks take the label;
+- `OUTPUT_ACTIVATION`: "tanh" (images in [-1, 1]) or "sigmoid" (images in [0, 1]);
+- `DEFAULTS`: the hyper-parameters its source used, for every TrainConfig field left unset;
+- `build_generator(latent_dim, image_shape, num_classes)` and
+  `build_discriminator(image_shape, num_classes)`: Keras models. The discriminator returns
+  logits; the sigmoid its source ends with lives in the loss, where it is numerically stable.
+
+Every model takes its inputs by name: `latent` and `label` for the generator, `image` and
+`label` for the discriminator. `label` is a one-hot float vector rather than an index so that a
+user can feed a mixture of two labels and morph between them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# Name on the command line → (module, one line for --help). Kept here, free of TensorFlow, so
+# that `--help` and argument checks answer at once.
+FAMILIES = {
+    "cdcgan": ("cdcgan", "default: fast conditional conv GAN for CPU and browser"),
+    "cgan": ("cgan", "MLP conditional GAN of the SJTU report (Dense 128, batch 150)"),
+    "cdcgan-sony": ("cdcgan_sony", "conditional DCGAN of the Sony thesis (Tables 5.1, 5.2)"),
+    "dcgan": ("dcgan", "unconditional RGB DCGAN of the Sony thesis (Tables 5.3, 5.4)"),
+    "gan": ("gan", "unconditional MLP GAN (Goodfellow et al. 2014 style)"),
+}
+
+OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
+
+
+def get_family(name: str):
+    if name not in FAMILIES:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(FAMILIES)}")
+    return importlib.import_module(f"{__name__}.{FAMILIES[name][0]}")
+
+
+def describe_families() -> str:
+    return "\n".join(f"  {name:12s} {description}" for name, (_, description) in FAMILIES.items())
+
+
+def generator_inputs(latent_dim: int, num_classes: int, conditional: bool):
+    import keras
+
+    latent = keras.Input((latent_dim,), name="latent")
+    if not conditional:
+        return [latent]
+    return [latent, keras.Input((num_classes,), name="label")]
+
+
+def discriminator_inputs(image_shape, num_classes: int, conditional: bool):
+    import keras
+
+    image = keras.Input(tuple(image_shape), name="image")
+    if not conditional:
+        return [image]
+    return [image, keras.Input((num_classes,), name="label")]
+
+
+def label_maps(label, height: int, width: int):
+    """The one-hot label as constant feature maps of the given size, for concatenation with
+    convolutional features ("y is concatenated at every layer", Sony thesis). Tiling with an
+    upsampling layer, not a Lambda, keeps the model serialisable and exportable."""
+    from keras import layers
+
+    as_pixel = layers.Reshape((1, 1, label.shape[-1]))(label)
+    return layers.UpSampling2D((height, width))(as_pixel)
+
+
+def check_image_size(family: str, image_shape, multiple: int, example: int):
+    height, width = image_shape[:2]
+    if height != width or height % multiple:
+        raise ValueError(
+            f"{family} needs square images whose size is a multiple of {multiple} "
+            f"(got {height}x{width}); pass e.g. --image-size {example}"
+        )

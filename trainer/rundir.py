@@ -1,0 +1,118 @@
+"""The run directory, `runs/<name>/`: the only thing the exporter and the app read.
+
+    config.json      the TrainConfig, resolved
+    history.jsonl    one JSON object per finished epoch
+    status.json      state (running, finished, failed, stopped), pid, epoch, epochs, updated, error
+    samples/         epoch_0001.png ...: the fixed-noise grid, one row per label
+    checkpoints/     tf.train.CheckpointManager files, numbered by epoch
+    generator.keras  the final generator
+    tb/              TensorBoard scalars and sample images
+
+Every file is replaced atomically (write a temporary file, then rename) so that a reader, or a
+`kill -9` at any moment, never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+STATES = ("running", "finished", "failed", "stopped")
+
+
+class RunError(Exception):
+    """A problem with a run directory that the user can fix; the message says how."""
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "w" if isinstance(data, str) else "wb"
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, mode) as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: Path, default=None):
+    try:
+        return json.loads(Path(path).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return default
+
+
+class RunDirectory:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock_file = None
+
+    config_path = property(lambda self: self.path / "config.json")
+    history_path = property(lambda self: self.path / "history.jsonl")
+    status_path = property(lambda self: self.path / "status.json")
+    samples_dir = property(lambda self: self.path / "samples")
+    checkpoints_dir = property(lambda self: self.path / "checkpoints")
+    generator_path = property(lambda self: self.path / "generator.keras")
+    tensorboard_dir = property(lambda self: self.path / "tb")
+
+    def sample_path(self, epoch: int) -> Path:
+        return self.samples_dir / f"epoch_{epoch:04d}.png"
+
+    def exists(self) -> bool:
+        return self.config_path.exists()
+
+    def lock(self) -> None:
+        """Hold an exclusive lock for as long as this process lives: a second training into the
+        same directory is refused. The kernel drops the lock when the process dies, even by
+        `kill -9`, so a crash never leaves a stale lock."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.path / ".lock", "w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            self._lock_file = None
+            holder = self.status().get("pid", "another process")
+            raise RunError(f"{self.path} is being trained by process {holder}; stop it first") from None
+
+    def unlock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def status(self) -> dict:
+        return read_json(self.status_path, default={})
+
+    def write_status(self, state: str, epoch: int, epochs: int, error: str | None = None) -> None:
+        assert state in STATES, state
+        status = dict(state=state, pid=os.getpid(), epoch=epoch, epochs=epochs, updated=time.time())
+        if error:
+            status["error"] = error
+        atomic_write(self.status_path, json.dumps(status, indent=2))
+
+    def history(self) -> list[dict]:
+        """Every complete epoch record; a line cut short (a file from a crashed older version,
+        or copied mid-write) is skipped rather than failing the reader."""
+        try:
+            lines = self.history_path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in lines:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return records
+
+    def write_history(self, records: list[dict]) -> None:
+        atomic_write(self.history_path, "".join(json.dumps(record) + "\n" for record in records))

@@ -1,0 +1,86 @@
+"""Drawing samples from a generator: the fixed-noise grid of every epoch, and `trainer sample`.
+
+Noise comes from stateless random ops keyed by a seed, so the same seed gives the same images
+in a training run, on the command line, and in the app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from trainer.config import TrainConfig
+from trainer.images import to_unit_range
+from trainer.models import get_family
+from trainer.rundir import RunDirectory, RunError
+
+GRID_COLUMNS = 10
+
+
+def latent_noise(seed: int, count: int, latent_dim: int) -> tf.Tensor:
+    return tf.random.stateless_normal((count, latent_dim), seed=(seed, 0x5A3))
+
+
+def grid_inputs(config: TrainConfig):
+    """Fixed noise for the per-epoch grid, as in the SJTU report: ten latent vectors, reused on
+    every row, and row r asks for label r, so a column shows one "style" across all labels."""
+    num_classes = len(config.label_names)
+    rows = num_classes if get_family(config.model).CONDITIONAL else 10
+    latent = latent_noise(config.seed, GRID_COLUMNS, config.latent_dim)
+    latent = tf.tile(latent, (rows, 1))
+    labels = np.repeat(np.arange(rows), GRID_COLUMNS) % num_classes
+    return latent, tf.one_hot(labels, num_classes), rows
+
+
+def generate(generator, config: TrainConfig, latent, one_hot_labels) -> np.ndarray:
+    """Images in [0, 1], shape (N, H, W, C), whatever the generator's output activation."""
+    inputs = {"latent": latent}
+    if get_family(config.model).CONDITIONAL:
+        inputs["label"] = one_hot_labels
+    return to_unit_range(generator(inputs, training=False), config.output_range)
+
+
+def parse_label(label: str | int, label_names) -> int:
+    if str(label) in label_names:
+        return list(label_names).index(str(label))
+    try:
+        index = int(label)
+    except ValueError:
+        index = -1
+    if not 0 <= index < len(label_names):
+        raise RunError(f"unknown label {label!r}; choose an index 0-{len(label_names) - 1} "
+                       f"or a name: {', '.join(label_names)}")
+    return index
+
+
+def checkpoint_epochs(run: RunDirectory) -> dict[int, str]:
+    """Epoch number → checkpoint path, for every epoch checkpoint still kept."""
+    state = tf.train.get_checkpoint_state(str(run.checkpoints_dir))
+    paths = list(state.all_model_checkpoint_paths) if state else []
+    return {int(path.rsplit("-", 1)[1]): path for path in paths}
+
+
+def load_generator(run_dir: str | Path, epoch: int | None = None):
+    """(generator, config) of a run: the checkpoint of `epoch`, or else the final
+    generator.keras, or else the latest checkpoint (a run still training or stopped)."""
+    run = RunDirectory(run_dir)
+    if not run.exists():
+        raise RunError(f"{run.path} is not a run directory (no config.json)")
+    config = TrainConfig.load(run.path)
+    if epoch is None and run.generator_path.exists():
+        import keras
+        return keras.models.load_model(run.generator_path, compile=False), config
+    checkpoints = checkpoint_epochs(run)
+    if not checkpoints:
+        raise RunError(f"{run.path} has no checkpoint yet: wait for its first epoch to finish")
+    if epoch is None:
+        epoch = max(checkpoints)
+    if epoch not in checkpoints:
+        raise RunError(f"no checkpoint for epoch {epoch} in {run.path}; kept epochs: "
+                       f"{', '.join(map(str, sorted(checkpoints)))}")
+    family = get_family(config.model)
+    generator = family.build_generator(config.latent_dim, config.image_shape, len(config.label_names))
+    tf.train.Checkpoint(generator=generator).read(checkpoints[epoch]).expect_partial()
+    return generator, config

@@ -1,0 +1,367 @@
+"""One training loop for every GAN family.
+
+Speed on a laptop CPU comes from keeping Python out of the inner loop: the data set lives in
+memory as one uint8 tensor, each epoch's order is a permutation computed in the graph, and one
+`tf.function` runs `steps_per_call` whole iterations (D steps, then G steps) before Python sees
+a number again, for the progress bar, the stop signal and the NaN check.
+
+Reproducibility comes from stateless randomness: the data order is keyed by (seed, epoch) and
+every noise draw by (seed, global step). A resumed run therefore draws exactly what the
+uninterrupted run would have, and a run split across replicas draws the same global batch
+as a single device, each replica taking its slice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import keras
+import tensorflow as tf
+
+from trainer.config import TrainConfig
+from trainer.images import grid, save_png
+from trainer.models import OUTPUT_RANGES, get_family
+from trainer.rundir import RunDirectory, RunError
+from trainer.sampling import generate, grid_inputs
+
+if TYPE_CHECKING:
+    from trainer.data import ImageDataset
+
+
+# Each loss takes logits. "bce" is the non-saturating loss of Goodfellow et al.: the generator
+# maximises log D(G(z)) rather than minimising log(1 - D(G(z))), whose gradient vanishes early.
+def bce_discriminator(real_logits, fake_logits):
+    return tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
+
+
+def bce_generator(fake_logits):
+    return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+
+
+def hinge_discriminator(real_logits, fake_logits):
+    return tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
+
+
+def hinge_generator(fake_logits):
+    return -tf.reduce_mean(fake_logits)
+
+
+LOSSES = {"bce": (bce_discriminator, bce_generator), "hinge": (hinge_discriminator, hinge_generator)}
+
+# Slots of the running sums kept in the checkpoint, so that an epoch interrupted and resumed
+# reports the same means as one run straight through.
+D_LOSS, G_LOSS, D_REAL, D_FAKE, D_COUNT, G_COUNT = range(6)
+
+
+class TrainingStopped(Exception):
+    """Ctrl-C or SIGTERM: the run was saved and can be resumed."""
+
+
+class TrainingFailed(Exception):
+    """A non-finite loss: the run is marked failed and its last good checkpoint kept."""
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        if tf.config.list_logical_devices("GPU"):
+            return tf.distribute.MirroredStrategy()  # every visible GPU
+        # No GPU: one replica per logical CPU device (the tests split the CPU in two).
+        return tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices("CPU")])
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()  # the cluster comes from TF_CONFIG
+    raise ValueError(f"unknown strategy {name!r}; choose default, mirrored or multiworker")
+
+
+class GANTrainer:
+    def __init__(self, config: TrainConfig, dataset: ImageDataset, run: RunDirectory, log=print):
+        self.config, self.run, self.log = config, run, log
+        self.family = get_family(config.model)
+        self.conditional = self.family.CONDITIONAL
+        self.num_classes = len(config.label_names)
+        self.discriminator_loss, self.generator_loss = LOSSES[config.loss]
+        self.strategy = make_strategy(config.strategy)
+        self.replicas = self.strategy.num_replicas_in_sync
+        if config.strategy != "default":
+            log(f"{config.strategy} strategy: {self.replicas} replicas")
+        if config.batch_size % self.replicas:
+            raise RunError(f"--batch-size {config.batch_size} must divide evenly over {self.replicas} replicas")
+        keras.mixed_precision.set_global_policy(config.precision)
+
+        # The whole data set in memory as variables: no per-step Python or NumPy work. Variables,
+        # not constants, so the graph passes them by reference instead of embedding 47 MB of
+        # pixels in every traced function (which XLA would then spend minutes compiling).
+        with tf.device("/cpu:0"):
+            self.images = tf.Variable(dataset.images, trainable=False, name="images")
+            self.labels = tf.Variable(dataset.labels.astype("int32"), trainable=False, name="labels")
+        self.iterations_per_epoch = len(dataset.labels) // (config.batch_size * config.d_steps)
+        if self.iterations_per_epoch == 0:
+            raise RunError(f"{len(dataset.labels)} images are fewer than one batch "
+                           f"({config.batch_size} x {config.d_steps} D steps); lower --batch-size")
+
+        keras.utils.set_random_seed(config.seed)  # the same initial weights for the same seed
+        with self.strategy.scope():
+            self.generator = self.family.build_generator(config.latent_dim, config.image_shape, self.num_classes)
+            self.discriminator = self.family.build_discriminator(config.image_shape, self.num_classes)
+            self.g_optimizer = self._optimizer()
+            self.d_optimizer = self._optimizer()
+            # Built now, not on the first step, so that a checkpoint restores into them at once.
+            self.g_optimizer.build(self.generator.trainable_variables)
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # epochs finished
+        self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.sums = tf.Variable(tf.zeros(6, tf.float64), trainable=False)
+        self.epoch_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self.first_bad_step = tf.Variable(-1, dtype=tf.int64, trainable=False)
+        self.checkpoint = tf.train.Checkpoint(
+            generator=self.generator, discriminator=self.discriminator,
+            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+            epoch=self.epoch, step_in_epoch=self.step_in_epoch, global_step=self.global_step,
+            sums=self.sums, epoch_seconds=self.epoch_seconds,
+        )
+        self.epoch_checkpoints = tf.train.CheckpointManager(
+            self.checkpoint, run.checkpoints_dir, max_to_keep=config.keep_checkpoints)
+        # A stop in the middle of an epoch is saved apart from the per-epoch checkpoints, whose
+        # numbers mean "epochs finished"; resuming continues from whichever is further along.
+        self.interrupted_checkpoints = tf.train.CheckpointManager(
+            self.checkpoint, run.checkpoints_dir / "interrupted", max_to_keep=1)
+
+        jit = bool(config.jit_compile) and self.replicas == 1 and config.strategy == "default"
+        # Under a distribution strategy the update must not be a nested tf.function: the
+        # optimizer's gradient all-reduce cannot cross one.
+        self.update = tf.function(self._update, jit_compile=True) if jit else self._update
+        self.replica_step = self._replica_step
+        self.train_steps = tf.function(self._train_steps)
+        self.epoch_order = tf.function(self._epoch_order)
+
+    def _optimizer(self):
+        optimizer = keras.optimizers.Adam(self.config.lr, beta_1=self.config.beta1)
+        if self.config.precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
+
+    # ---- the graph -------------------------------------------------------------------------
+
+    def _epoch_order(self, epoch):
+        keys = tf.random.stateless_uniform([tf.shape(self.labels)[0]], seed=(self.config.seed, epoch))
+        return tf.argsort(keys)
+
+    def _to_model_range(self, images):
+        low, high = self.config.output_range
+        return tf.cast(images, tf.float32) * ((high - low) / 255.0) + low
+
+    def _noise(self, step, salt, local_batch, replica):
+        """This replica's slice of the global batch of latent vectors and random labels."""
+        global_batch = self.config.batch_size
+        seed = tf.stack([tf.cast(self.config.seed, tf.int64), step * 64 + salt])
+        latent = tf.random.stateless_normal((global_batch, self.config.latent_dim), seed=seed)
+        labels = tf.random.stateless_uniform((global_batch,), seed=seed + 1, maxval=self.num_classes, dtype=tf.int32)
+        start = replica * local_batch
+        return latent[start:start + local_batch], labels[start:start + local_batch]
+
+    def _inputs(self, first, labels):
+        if not self.conditional:
+            return [first]
+        return [first, tf.one_hot(labels, self.num_classes)]
+
+    def _scaled(self, optimizer, loss):
+        # Each replica's loss is its share of the global mean, so the gradients that the
+        # optimizer sums over replicas equal those of one device on the whole batch. (The
+        # optimizer's own loss scale matters only for mixed_float16.)
+        return optimizer.scale_loss(loss / self.replicas)
+
+    def _apply(self, optimizer, model, tape, scaled_loss):
+        gradients = tape.gradient(scaled_loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+
+    def _replica_step(self, order, iteration, step):
+        """Gather this replica's slice of the data and noise, then update both networks."""
+        context = tf.distribute.get_replica_context()
+        replica = tf.cast(context.replica_id_in_sync_group, tf.int64)
+        local_batch = self.config.batch_size // self.replicas
+        real_batches, real_labels, d_latents, g_latents, g_labels = [], [], [], [], []
+        for d_step in range(self.config.d_steps):
+            # Each D step sees the next real batch: an epoch is one pass of the discriminator.
+            start = (iteration * self.config.d_steps + d_step) * self.config.batch_size + replica * local_batch
+            indices = order[start:start + local_batch]
+            real_batches.append(self._to_model_range(tf.gather(self.images, indices)))
+            real_labels.append(tf.gather(self.labels, indices))
+            d_latents.append(self._noise(step, d_step, local_batch, replica)[0])
+        for g_step in range(self.config.g_steps):
+            # Fresh noise and fresh random labels, as in the SJTU report's generator step.
+            latent, labels = self._noise(step, 32 + g_step, local_batch, replica)
+            g_latents.append(latent)
+            g_labels.append(labels)
+        return self.update(real_batches, real_labels, d_latents, g_latents, g_labels)
+
+    def _update(self, real_batches, real_labels, d_latents, g_latents, g_labels):
+        """The D steps, then the G steps, on tensors only: the part XLA may compile."""
+        d_loss = d_real = d_fake = g_loss = tf.constant(0.0)
+        for real, labels, latent in zip(real_batches, real_labels, d_latents):
+            with tf.GradientTape() as tape:
+                fake = self.generator(self._inputs(latent, labels), training=True)
+                real_logits = tf.cast(self.discriminator(self._inputs(real, labels), training=True), tf.float32)
+                fake_logits = tf.cast(self.discriminator(self._inputs(fake, labels), training=True), tf.float32)
+                loss = self.discriminator_loss(real_logits, fake_logits)
+                scaled_loss = self._scaled(self.d_optimizer, loss)
+            self._apply(self.d_optimizer, self.discriminator, tape, scaled_loss)
+            d_loss += loss
+            d_real += tf.reduce_mean(tf.sigmoid(real_logits))
+            d_fake += tf.reduce_mean(tf.sigmoid(fake_logits))
+        for latent, labels in zip(g_latents, g_labels):
+            with tf.GradientTape() as tape:
+                fake = self.generator(self._inputs(latent, labels), training=True)
+                fake_logits = tf.cast(self.discriminator(self._inputs(fake, labels), training=True), tf.float32)
+                loss = self.generator_loss(fake_logits)
+                scaled_loss = self._scaled(self.g_optimizer, loss)
+            self._apply(self.g_optimizer, self.generator, tape, scaled_loss)
+            g_loss += loss
+        # Means over this replica's batch divided by the replica count: summed over replicas
+        # they give the global mean.
+        share = 1.0 / self.replicas
+        return tf.stack([d_loss, g_loss, d_real, d_fake]) * share
+
+    def _train_steps(self, order, start, count):
+        for offset in tf.range(count):
+            iteration = start + offset
+            per_replica = self.strategy.run(self.replica_step, args=(order, iteration, self.global_step))
+            totals = tf.cast(self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None), tf.float64)
+            finite = tf.reduce_all(tf.math.is_finite(totals))
+            self.first_bad_step.assign(
+                tf.where(finite | (self.first_bad_step >= 0), self.first_bad_step, iteration))
+            counts = tf.constant([self.config.d_steps, self.config.g_steps], tf.float64)
+            self.sums.assign_add(tf.concat([totals, counts], 0))
+            self.global_step.assign_add(1)
+
+    # ---- the epochs ------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Continue from the furthest checkpoint: an epoch's end, or a stop mid-epoch."""
+        candidates = [manager.latest_checkpoint for manager in (self.epoch_checkpoints, self.interrupted_checkpoints)]
+        candidates = [path for path in candidates if path]
+        if not candidates:
+            return
+        latest = max(candidates, key=lambda path: tf.train.load_variable(path, "global_step/.ATTRIBUTES/VARIABLE_VALUE"))
+        self.checkpoint.restore(latest).assert_consumed()
+        for optimizer in (self.g_optimizer, self.d_optimizer):
+            optimizer.learning_rate.assign(self.config.lr)  # config.json, not the checkpoint, rules
+        self.log(f"resuming from {latest}: epoch {int(self.epoch) + 1}, "
+                 f"iteration {int(self.step_in_epoch)} of {self.iterations_per_epoch}")
+
+    def fit(self) -> None:
+        config, run = self.config, self.run
+        history = [record for record in run.history() if record["epoch"] <= int(self.epoch)]
+        run.write_history(history)  # drops epochs written after the checkpoint a crash left
+        writer = tf.summary.create_file_writer(str(run.tensorboard_dir))
+        progress = Progress(self.iterations_per_epoch, self.log)
+        self._stop_requested = False
+        previous_handlers = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while int(self.epoch) < config.epochs:
+                epoch = int(self.epoch) + 1
+                run.write_status("running", epoch - 1, config.epochs)
+                record = self._run_epoch(epoch, progress)
+                history.append(record)
+                self._write_epoch_outputs(record, history, writer)
+            self.generator.save(run.path / ".generator.keras")  # then rename: never half a file
+            (run.path / ".generator.keras").replace(run.generator_path)
+            shutil.rmtree(run.checkpoints_dir / "interrupted", ignore_errors=True)
+            run.write_status("finished", int(self.epoch), config.epochs)
+        finally:
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
+            writer.close()
+
+    def _request_stop(self, signum, frame):
+        self._stop_requested = True
+
+    def _run_epoch(self, epoch: int, progress) -> dict:
+        order = self.epoch_order(tf.constant(epoch, tf.int64))
+        progress.start(epoch, self.config.epochs, int(self.step_in_epoch))
+        while int(self.step_in_epoch) < self.iterations_per_epoch:
+            began = time.perf_counter()
+            start = int(self.step_in_epoch)
+            count = min(self.config.steps_per_call, self.iterations_per_epoch - start)
+            self.train_steps(order, tf.constant(start, tf.int64), tf.constant(count, tf.int64))
+            self.step_in_epoch.assign(start + count)
+            self.epoch_seconds.assign_add(time.perf_counter() - began)
+            if int(self.first_bad_step) >= 0:
+                raise TrainingFailed(
+                    f"non-finite loss in epoch {epoch} at step {int(self.first_bad_step) + 1} of "
+                    f"{self.iterations_per_epoch}; the last good checkpoint is kept. Try a lower --lr.")
+            progress.update(start + count, self._means())
+            if self._stop_requested:
+                self.interrupted_checkpoints.save()
+                raise TrainingStopped(f"stopped in epoch {epoch} and saved; continue with --resume")
+        seconds = float(self.epoch_seconds)
+        images = self.iterations_per_epoch * self.config.batch_size * self.config.d_steps
+        record = dict(epoch=epoch, **self._means(), seconds=round(seconds, 4),
+                      images_per_second=round(images / max(seconds, 1e-9), 1))
+        progress.finish(record)
+        return record
+
+    def _means(self) -> dict:
+        sums = self.sums.numpy()
+        d_count, g_count = max(sums[D_COUNT], 1), max(sums[G_COUNT], 1)
+        return dict(d_loss=sums[D_LOSS] / d_count, g_loss=sums[G_LOSS] / g_count,
+                    d_real=sums[D_REAL] / d_count, d_fake=sums[D_FAKE] / d_count)
+
+    def _write_epoch_outputs(self, record, history, writer) -> None:
+        """Samples and history first, checkpoint last: if the process dies in between, the
+        resumed run trims history back to the checkpoint and redoes the epoch identically."""
+        epoch = record["epoch"]
+        latent, labels, rows = grid_inputs(self.config)
+        picture = grid(generate(self.generator, self.config, latent, labels), rows, 10)
+        save_png(self.run.sample_path(epoch), picture)
+        self.run.write_history(history)
+        with writer.as_default(step=epoch):
+            for name in ("d_loss", "g_loss", "d_real", "d_fake", "seconds", "images_per_second"):
+                tf.summary.scalar(name, record[name])
+            tf.summary.image("samples", picture[None])
+        self.epoch.assign(epoch)
+        self.step_in_epoch.assign(0)
+        self.sums.assign(tf.zeros_like(self.sums))
+        self.epoch_seconds.assign(0.0)
+        self.epoch_checkpoints.save(checkpoint_number=epoch)
+        self.run.write_status("running", epoch, self.config.epochs)
+
+
+class Progress:
+    """A bar per epoch on a terminal; one summary line per epoch anywhere else (logs, CI)."""
+
+    def __init__(self, total: int, log):
+        self.total, self.log, self.bar = total, log, sys.stderr.isatty()
+
+    def start(self, epoch, epochs, done):
+        self.label, self.began = f"epoch {epoch}/{epochs}", time.perf_counter()
+
+    def update(self, done, means):
+        if not self.bar:
+            return
+        filled = int(30 * done / self.total)
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} "
+                         f"d_loss {means['d_loss']:.3f} g_loss {means['g_loss']:.3f}  ")
+        sys.stderr.flush()
+
+    def finish(self, record):
+        if self.bar:
+            sys.stderr.write("\r\033[K")
+        self.log(f"{self.label}  d_loss {record['d_loss']:.4f}  g_loss {record['g_loss']:.4f}  "
+                 f"D(x) {record['d_real']:.3f}  D(G(z)) {record['d_fake']:.3f}  "
+                 f"{record['seconds']:.1f} s  {record['images_per_second']:.0f} img/s")
+
+
+def record_dataset(config: TrainConfig, dataset: ImageDataset) -> TrainConfig:
+    """The resolved config as it will be stored, with the data facts that readers need."""
+    if config.loss not in LOSSES:
+        raise RunError(f"unknown loss {config.loss!r}; choose one of: {', '.join(LOSSES)}")
+    return dataclasses.replace(
+        config, image_shape=list(dataset.image_shape), label_names=list(dataset.label_names),
+        output_range=list(OUTPUT_RANGES[get_family(config.model).OUTPUT_ACTIVATION]))
