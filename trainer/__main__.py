@@ -91,10 +91,17 @@ def train(args) -> int:
         dataset = data.load(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size,
                             channels=config.channels, limit_per_class=config.limit_per_class, seed=config.seed)
         config = record_dataset(config, dataset)
+        evaluator = None
+        if config.eval_every:  # checked before anything is written: a missing classifier is a usage error
+            from trainer.classifier import Classifier
+            from trainer.metrics import Evaluator
+
+            classifier = Classifier.for_run(config, config.classifiers_dir)
+            evaluator = Evaluator(config, classifier, config.eval_samples, config.seed)
         atomic_write(run.config_path, config.to_json())
         print(f"training {config.model} on {config.dataset} ({len(dataset.labels)} images "
               f"{'x'.join(map(str, config.image_shape))}) into {run.path}", flush=True)
-        trainer = GANTrainer(config, dataset, run)
+        trainer = GANTrainer(config, dataset, run, evaluator=evaluator)
         if args.resume:
             trainer.restore()
         trainer.fit()
@@ -155,6 +162,53 @@ def sample(args) -> int:
     return 0
 
 
+def classifier_train(args) -> int:
+    quiet_tensorflow()
+    import json
+
+    from trainer import data
+    from trainer.classifier import classifier_dir, save_classifier, train_classifier
+
+    options = dict(data_dir=args.data_dir, image_size=args.image_size, channels=args.channels)
+    train_set = data.load(args.dataset, "train", limit_per_class=args.limit_per_class, seed=args.seed, **options)
+    test_set = data.load(args.dataset, "test", **options)
+    print(f"training {args.arch} on {args.dataset}: {len(train_set.labels)} training images, "
+          f"{len(test_set.labels)} test images", flush=True)
+    model, history = train_classifier(train_set, args.arch, args.epochs, args.batch_size, args.seed, test=test_set)
+    directory = classifier_dir(args.dataset, args.arch, args.classifiers_dir)
+    info = dict(dataset=args.dataset, arch=args.arch, image_shape=list(train_set.image_shape),
+                label_names=list(train_set.label_names), train_images=len(train_set.labels),
+                test_accuracy=history[-1]["test_accuracy"], test_loss=history[-1]["test_loss"],
+                epochs=args.epochs, history=history)
+    save_classifier(model, info, directory)
+    print(f"test accuracy {info['test_accuracy']:.2%}; saved in {directory}")
+    print(json.dumps({key: info[key] for key in ("dataset", "arch", "test_accuracy")}))
+    return 0
+
+
+def evaluate(args) -> int:
+    quiet_tensorflow()
+    import json
+
+    from trainer.classifier import Classifier
+    from trainer.metrics import Evaluator, summary
+    from trainer.rundir import RunDirectory, atomic_write
+    from trainer.sampling import load_generator
+
+    path = resolve_run(args.run, args.runs_dir)
+    generator, config = load_generator(path, args.epoch)
+    classifier = Classifier.for_run(config, args.classifiers_dir)
+    metrics = Evaluator(config, classifier, args.n, args.seed)(generator)
+    run = RunDirectory(path)
+    epoch = args.epoch or run.status().get("epoch") or len(run.history())
+    metrics = dict(epoch=epoch, classifier=str(classifier.directory), **metrics)
+    atomic_write(run.path / "metrics.json", json.dumps(metrics, indent=2))
+    print(f"{config.model} on {config.dataset}, epoch {epoch}:")
+    print(summary(metrics))
+    print(f"wrote {run.path / 'metrics.json'}")
+    return 0
+
+
 def data_command(args) -> int:
     from trainer import data
 
@@ -195,6 +249,31 @@ def build_parser() -> argparse.ArgumentParser:
     sample_parser.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     sample_parser.add_argument("--out", required=True, help="FILE.png for a grid, FILE.npy for (N, H, W, C) in [0, 1]")
     sample_parser.set_defaults(handler=sample)
+
+    classifier_parser = commands.add_parser("classifier", help="train the classifier that scores generators")
+    classifier_commands = classifier_parser.add_subparsers(dest="action", required=True)
+    classifier_train_parser = classifier_commands.add_parser("train", help="train and keep a classifier")
+    classifier_train_parser.add_argument("--dataset", default="mnist", help="mnist, fashion_mnist or folder:PATH")
+    classifier_train_parser.add_argument("--arch", default="lenet", choices=("lenet", "dfn"),
+                                         help="lenet (Sony thesis) or dfn (deep feed-forward, IME-USP slides)")
+    classifier_train_parser.add_argument("--epochs", type=int, default=10)
+    classifier_train_parser.add_argument("--batch-size", type=int, default=128)
+    classifier_train_parser.add_argument("--limit-per-class", type=int)
+    classifier_train_parser.add_argument("--image-size", type=int)
+    classifier_train_parser.add_argument("--channels", type=int, choices=(1, 3))
+    classifier_train_parser.add_argument("--seed", type=int, default=0)
+    classifier_train_parser.add_argument("--data-dir")
+    classifier_train_parser.add_argument("--classifiers-dir", default="classifiers")
+    classifier_train_parser.set_defaults(handler=classifier_train)
+
+    eval_parser = commands.add_parser("eval", help="score a run's generator with the classifier")
+    eval_parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
+    eval_parser.add_argument("--runs-dir", default="runs")
+    eval_parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the latest)")
+    eval_parser.add_argument("--n", type=int, default=10000, help="samples to score (default: 10000)")
+    eval_parser.add_argument("--seed", type=int, default=0)
+    eval_parser.add_argument("--classifiers-dir", default="classifiers")
+    eval_parser.set_defaults(handler=evaluate)
 
     data_parser = commands.add_parser("data", help="fetch or check the MNIST and Fashion-MNIST files")
     data_parser.add_argument("action", choices=("fetch", "check"))

@@ -44,6 +44,9 @@ class TrainConfig:
     steps_per_call: int = option(50, "iterations per graph call between progress updates")
     keep_checkpoints: int = option(3, "how many epoch checkpoints to keep")
     data_dir: str | None = option(None, "directory holding the data set files")
+    eval_every: int = option(0, "score the generator with the classifier every K epochs (0: never)")
+    eval_samples: int = option(2000, "samples scored by --eval-every")
+    classifiers_dir: str = option("classifiers", "where `trainer classifier train` keeps classifiers")
     # Filled in from the data set when training starts; readers need them without the data.
     image_shape: list[int] | None = option(None, None)
     label_names: list[str] | None = option(None, None)

@@ -80,8 +80,8 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
 
 
 class GANTrainer:
-    def __init__(self, config: TrainConfig, dataset: ImageDataset, run: RunDirectory, log=print):
-        self.config, self.run, self.log = config, run, log
+    def __init__(self, config: TrainConfig, dataset: ImageDataset, run: RunDirectory, log=print, evaluator=None):
+        self.config, self.run, self.log, self.evaluator = config, run, log, evaluator
         self.family = get_family(config.model)
         self.conditional = self.family.CONDITIONAL
         self.num_classes = len(config.label_names)
@@ -317,6 +317,14 @@ class GANTrainer:
         """Samples and history first, checkpoint last: if the process dies in between, the
         resumed run trims history back to the checkpoint and redoes the epoch identically."""
         epoch = record["epoch"]
+        if self.evaluator is not None and epoch % self.config.eval_every == 0:
+            metrics = self.evaluator(self.generator)
+            record.update(frechet_distance=round(metrics["frechet_distance"], 4),
+                          diversity=round(metrics["diversity_mean"], 4))
+            if "label_accuracy" in metrics:
+                record["label_accuracy"] = round(metrics["label_accuracy"], 4)
+            self.log("         " + "  ".join(f"{key} {record[key]}" for key in
+                                              ("label_accuracy", "frechet_distance", "diversity") if key in record))
         latent, labels, rows = grid_inputs(self.config)
         picture = grid(generate(self.generator, self.config, latent, labels), rows, 10)
         save_png(self.run.sample_path(epoch), picture)

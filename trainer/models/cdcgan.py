@@ -4,17 +4,19 @@ to run in a browser, strong enough that every sample shows the label that was as
 Choices, and why:
 - Generator: upsample-then-convolve instead of transposed convolutions. It avoids their
   checkerboard artefacts, and in TF.js's WASM backend a transposed convolution runs about ten
-  times slower than a convolution of the same work. Most of the capacity sits in one dense
-  layer (a matrix multiply is the cheapest FLOP on a CPU and in the browser) and the
-  convolutions stay narrow.
+  times slower than a convolution of the same work. The convolutions stay narrow, and each
+  works at the lowest resolution that still has room for it: about 2 million multiply-adds
+  per sample, so an epoch of MNIST takes about 20 s on two CPU cores.
 - Discriminator: a projection discriminator (Miyato & Koyama 2018). The label enters as the
   inner product of a learned class embedding with the image features, which conditions far
   more strongly than concatenating a one-hot vector, so samples follow their label early.
-- Spectral normalisation on every discriminator layer keeps it 1-Lipschitz, which stabilises
-  training without batch norm in the discriminator (batch norm mixes real and fake statistics).
-- Hinge loss, the pairing with spectral norm and projection that SN-GAN and BigGAN use.
-- Adam with beta1 0.5 and equal learning rates: with spectral norm, a single D step per G
-  step is enough.
+- No normalisation in the discriminator: batch norm would mix the statistics of real and fake
+  batches, and spectral normalisation, tried first, left this small discriminator too weak to
+  teach the generator within a few epochs (67 % label accuracy after 6 epochs against 96 %
+  after 3 without it).
+- Hinge loss, the pairing with a projection discriminator that SN-GAN and BigGAN use; it beat
+  the non-saturating loss here (95.8 % against 92.6 % label accuracy after 3 epochs).
+- Adam 2e-4 with beta1 0.5 (the DCGAN recipe) and one D step per G step.
 """
 
 import keras
@@ -57,20 +59,16 @@ def build_generator(latent_dim, image_shape, num_classes):
     return keras.Model([latent, label], image, name="generator")
 
 
-def spectral_norm(layer):
-    return layers.SpectralNormalization(layer)
-
-
 def build_discriminator(image_shape, num_classes):
     check_image_size("cdcgan", image_shape, 4, 28)
     image, label = discriminator_inputs(image_shape, num_classes, CONDITIONAL)
     hidden = image
     for filters in DISCRIMINATOR_WIDTHS:
-        hidden = spectral_norm(layers.Conv2D(filters, 3, strides=2, padding="same"))(hidden)
+        hidden = layers.Conv2D(filters, 3, strides=2, padding="same")(hidden)
         hidden = layers.LeakyReLU(0.2)(hidden)
     features = layers.Flatten()(hidden)
-    unconditional = spectral_norm(layers.Dense(1))(features)
-    class_embedding = spectral_norm(layers.Dense(features.shape[-1], use_bias=False))(label)
+    unconditional = layers.Dense(1)(features)
+    class_embedding = layers.Dense(features.shape[-1], use_bias=False)(label)
     projection = layers.Dot(axes=1)([class_embedding, features])
     logit = layers.Add(dtype="float32")([unconditional, projection])
     return keras.Model([image, label], logit, name="discriminator")

@@ -1,0 +1,110 @@
+"""The classifier and the generator metrics, on real small data."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_cli, train
+from trainer import data
+from trainer.classifier import Classifier, classifier_dir, save_classifier, train_classifier
+from trainer.config import TrainConfig
+from trainer.metrics import Evaluator, frechet_distance
+
+
+@pytest.fixture(scope="module")
+def classifiers(tmp_path_factory):
+    """A LeNet trained for two epochs on 3,000 MNIST images, kept where the CLI looks for it."""
+    root = tmp_path_factory.mktemp("classifiers")
+    train_set = data.load("mnist", limit_per_class=300)
+    test_set = data.load("mnist", "test", limit_per_class=100)
+    model, history = train_classifier(train_set, "lenet", epochs=2, test=test_set, log=lambda *_: None)
+    info = dict(dataset="mnist", arch="lenet", image_shape=[28, 28, 1], label_names=list("0123456789"),
+                test_accuracy=history[-1]["test_accuracy"], history=history)
+    save_classifier(model, info, classifier_dir("mnist", "lenet", root))
+    return root
+
+
+MNIST_CONFIG = TrainConfig(model="cgan", latent_dim=8, image_shape=[28, 28, 1],
+                           label_names=list("0123456789"), output_range=[0.0, 1.0])
+
+
+class RealImages:
+    """A stand-in "generator" that answers each requested label with real test images of that
+    label: `perfect` draws different images, otherwise the same one every time (collapse)."""
+
+    def __init__(self, perfect=True):
+        test = data.load("mnist", "test")
+        self.by_label = [test.images[test.labels == label] / 255.0 for label in range(10)]
+        self.perfect = perfect
+
+    def __call__(self, inputs, training=False):
+        labels = np.asarray(inputs["label"]).argmax(-1)
+        rng = np.random.default_rng(len(labels))
+        return np.stack([self.by_label[label][rng.integers(800) if self.perfect else 0] for label in labels])
+
+
+def test_one_epoch_on_a_small_subset_beats_chance_by_far():
+    train_set = data.load("mnist", limit_per_class=100)
+    test_set = data.load("mnist", "test", limit_per_class=50)
+    _, history = train_classifier(train_set, "dfn", epochs=1, test=test_set, log=lambda *_: None)
+    assert history[0]["test_accuracy"] > 0.6  # chance is 0.1
+
+
+def test_classifier_info_records_accuracy_and_curves(classifiers):
+    info = json.loads((classifier_dir("mnist", "lenet", classifiers) / "info.json").read_text())
+    assert info["test_accuracy"] > 0.85 and len(info["history"]) == 2
+    assert set(info["history"][0]) >= {"epoch", "loss", "accuracy", "test_accuracy", "test_loss"}
+
+
+def test_real_images_score_near_perfect_and_near_the_floor(classifiers):
+    classifier = Classifier.for_run(MNIST_CONFIG, classifiers)
+    evaluator = Evaluator(MNIST_CONFIG, classifier, count=2000)
+    metrics = evaluator(RealImages())
+    test_accuracy = classifier.info["test_accuracy"]
+    assert metrics["label_accuracy"] == pytest.approx(test_accuracy, abs=0.04) and len(metrics["per_class_accuracy"]) == 10
+    assert np.array(metrics["confusion_matrix"]).sum() == 2000
+    assert metrics["frechet_distance"] < 3 * metrics["frechet_distance_floor"]
+    assert 0.8 < metrics["diversity_mean"] < 1.2 and metrics["mode_coverage"] == 1.0
+
+
+def test_collapsed_generator_is_flagged_by_diversity(classifiers):
+    classifier = Classifier.for_run(MNIST_CONFIG, classifiers)
+    metrics = Evaluator(MNIST_CONFIG, classifier, count=2000)(RealImages(perfect=False))
+    assert metrics["diversity_mean"] < 0.05
+    assert metrics["frechet_distance"] > 5 * metrics["frechet_distance_floor"]
+
+
+def test_frechet_distance_of_gaussians():
+    rng = np.random.default_rng(0)
+    first = rng.normal(size=(20000, 3))
+    assert frechet_distance(first, rng.normal(size=(20000, 3))) < 0.01
+    assert frechet_distance(first, rng.normal(size=(20000, 3)) + [2, 0, 0]) == pytest.approx(4, abs=0.1)
+
+
+def test_eval_cli_writes_metrics_and_train_eval_every_adds_them_to_history(classifiers, runs_dir):
+    path = train(runs_dir, "--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50",
+                 "--model", "cdcgan", "--epochs", "2", "--eval-every", "2", "--eval-samples", "500",
+                 "--classifiers-dir", str(classifiers))
+    history = [json.loads(line) for line in (path / "history.jsonl").read_text().splitlines()]
+    assert "label_accuracy" not in history[0]
+    assert {"label_accuracy", "frechet_distance", "diversity"} <= set(history[1])
+    result = run_cli("eval", "--run", path, "--n", "500", "--classifiers-dir", classifiers)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert metrics["epoch"] == 2 and 0 <= metrics["label_accuracy"] <= 1 and metrics["n"] == 500
+    assert "label accuracy" in result.stdout and "Fréchet distance" in result.stdout
+
+
+def test_eval_errors(classifiers, runs_dir, tmp_path):
+    run = runs_dir / "empty"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(MNIST_CONFIG.to_json())
+    result = run_cli("eval", "--run", run, "--classifiers-dir", classifiers)
+    assert result.returncode == 2 and "no checkpoint yet" in result.stderr
+    path = train(runs_dir, "--dataset", "mnist", "--limit-per-class", "10", "--batch-size", "50",
+                 "--model", "gan", "--epochs", "1", "--image-size", "32")
+    result = run_cli("eval", "--run", path, "--classifiers-dir", classifiers)
+    assert result.returncode == 2 and "[28, 28, 1] images" in result.stderr
+    result = run_cli("eval", "--run", path, "--classifiers-dir", tmp_path / "none")
+    assert result.returncode == 2 and "classifier train --dataset mnist" in result.stderr

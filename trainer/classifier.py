@@ -1,0 +1,131 @@
+"""The classifier that judges generators: the Sony thesis's LeNet, or the IME-USP slides' deep
+feed-forward network for comparison.
+
+A classifier lives in `classifiers/<dataset>-<arch>/`: `classifier.keras` and `info.json` (data
+set, architecture, image shape, label names, test accuracy, per-epoch history). Its penultimate
+layer, named "features", is the feature space of the Fréchet distance and the diversity figure.
+Images go in as float32 in [0, 1], the range every generator's samples are converted to.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from trainer.data import ImageDataset
+from trainer.rundir import RunError, atomic_write
+
+ARCHITECTURES = ("lenet", "dfn")
+CLASSIFIERS_DIR = "classifiers"
+
+
+def build_lenet(image_shape, num_classes):
+    """LeNet as in Caffe's DIGITS (Sony thesis, Figure 5.1): conv 20@5x5, max-pool, conv 50@5x5,
+    max-pool, dense 500 ReLU, dense to the classes."""
+    image = keras.Input(tuple(image_shape), name="image")
+    hidden = layers.Conv2D(20, 5)(image)
+    hidden = layers.MaxPooling2D(2)(hidden)
+    hidden = layers.Conv2D(50, 5)(hidden)
+    hidden = layers.MaxPooling2D(2)(hidden)
+    features = layers.Dense(500, activation="relu", name="features")(layers.Flatten()(hidden))
+    logits = layers.Dense(num_classes, name="logits")(features)
+    return keras.Model(image, logits, name="lenet")
+
+
+def build_dfn(image_shape, num_classes):
+    """A deep feed-forward network (IME-USP slides): dense ReLU layers with dropout."""
+    image = keras.Input(tuple(image_shape), name="image")
+    hidden = layers.Dropout(0.2)(layers.Dense(512, activation="relu")(layers.Flatten()(image)))
+    features = layers.Dense(256, activation="relu", name="features")(hidden)
+    logits = layers.Dense(num_classes, name="logits")(layers.Dropout(0.2)(features))
+    return keras.Model(image, logits, name="dfn")
+
+
+def to_unit_float(images: np.ndarray) -> np.ndarray:
+    return images.astype(np.float32) / 255.0
+
+
+def train_classifier(train: ImageDataset, arch: str = "lenet", epochs: int = 10, batch_size: int = 128,
+                     seed: int = 0, log=print, test: ImageDataset | None = None):
+    """Adam 1e-3 decayed by 0.95 every epoch (the thesis's exponential policy, gamma 0.95).
+    Returns the model and its per-epoch history (with test accuracy and loss when given)."""
+    keras.utils.set_random_seed(seed)
+    build = {"lenet": build_lenet, "dfn": build_dfn}[arch]
+    model = build(train.image_shape, train.num_classes)
+    steps_per_epoch = max(1, len(train.labels) // batch_size)
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, steps_per_epoch, 0.95)
+    model.compile(keras.optimizers.Adam(schedule),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    validation = (to_unit_float(test.images), test.labels) if test is not None else None
+    history = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            record = dict(epoch=epoch + 1, loss=logs["loss"], accuracy=logs["accuracy"],
+                          seconds=round(time.perf_counter() - self.began, 3))
+            if validation is not None:
+                record.update(test_loss=logs["val_loss"], test_accuracy=logs["val_accuracy"])
+            history.append(record)
+            log(f"epoch {epoch + 1}/{epochs}  loss {logs['loss']:.4f}  accuracy {logs['accuracy']:.4f}"
+                + (f"  test accuracy {logs['val_accuracy']:.4f}" if validation else ""))
+
+    model.fit(to_unit_float(train.images), train.labels, batch_size=batch_size, epochs=epochs,
+              validation_data=validation, shuffle=True, verbose=0, callbacks=[Record()])
+    return model, history
+
+
+def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIFIERS_DIR) -> Path:
+    name = dataset.replace("folder:", "folder-").replace("/", "_").strip("_")
+    return Path(root) / f"{name}-{arch}"
+
+
+def save_classifier(model, info: dict, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save(directory / ".classifier.keras")
+    (directory / ".classifier.keras").replace(directory / "classifier.keras")
+    atomic_write(directory / "info.json", json.dumps(info, indent=2))
+
+
+class Classifier:
+    """A trained classifier with its feature extractor, for scoring images in [0, 1]."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        if not (self.directory / "classifier.keras").exists():
+            raise RunError(f"no classifier in {self.directory}")
+        self.info = json.loads((self.directory / "info.json").read_text())
+        self.model = keras.models.load_model(self.directory / "classifier.keras", compile=False)
+        self.features_model = keras.Model(self.model.input, [self.model.get_layer("features").output,
+                                                             self.model.output])
+
+    @classmethod
+    def for_run(cls, config, root: str | Path = CLASSIFIERS_DIR, arch: str = "lenet") -> "Classifier":
+        directory = classifier_dir(config.dataset, arch, root)
+        if not (directory / "classifier.keras").exists():
+            raise RunError(f"no {arch} classifier for {config.dataset} in {directory}; train one with "
+                           f"`python -m trainer classifier train --dataset {config.dataset}`")
+        classifier = cls(directory)
+        if list(classifier.info["image_shape"]) != list(config.image_shape):
+            raise RunError(f"the classifier in {directory} takes {classifier.info['image_shape']} images, "
+                           f"the run makes {config.image_shape}; train a classifier with matching "
+                           f"--image-size/--channels")
+        if list(classifier.info["label_names"]) != list(config.label_names):
+            raise RunError(f"the classifier in {directory} knows labels {classifier.info['label_names']}, "
+                           f"the run has {config.label_names}")
+        return classifier
+
+    def features_and_predictions(self, images: np.ndarray, batch_size: int = 1000):
+        features, logits = [], []
+        for start in range(0, len(images), batch_size):
+            batch_features, batch_logits = self.features_model(images[start:start + batch_size], training=False)
+            features.append(np.asarray(batch_features))
+            logits.append(np.asarray(batch_logits))
+        return np.concatenate(features), np.concatenate(logits).argmax(-1)

@@ -1,0 +1,142 @@
+"""How good is a generator? The classifier's verdict, in numbers.
+
+- Label accuracy: does a sample show the label that was asked for? Overall, per class, and the
+  confusion matrix (rows: requested label, columns: the classifier's answer).
+- Fréchet distance between generated and real test images in the classifier's feature space,
+  beside the floor: the same figure for real training images against real test images of the
+  same count, i.e. what a perfect generator would score.
+- Mode coverage and collapse (the Metropolia thesis's chapter on mode collapse): the share of
+  samples the classifier puts in each class, and per class the mean pairwise feature distance
+  of generated samples divided by that of real ones. A generator that collapsed to a few images
+  per class scores far below 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from trainer import data
+from trainer.classifier import Classifier, to_unit_float
+from trainer.models import get_family
+from trainer.sampling import generate, latent_noise
+
+DIVERSITY_SAMPLES = 200  # per class: pairwise distances grow with the square
+
+
+def frechet_distance(first: np.ndarray, second: np.ndarray) -> float:
+    """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^1/2) between Gaussians fitted to two feature sets.
+    The trace of the matrix square root is taken through the symmetric S1^1/2 S2 S1^1/2, which
+    has the same eigenvalues and needs no general sqrtm."""
+    mean_first, mean_second = first.mean(0), second.mean(0)
+    cov_first = np.cov(first, rowvar=False)
+    cov_second = np.cov(second, rowvar=False)
+    values, vectors = np.linalg.eigh(cov_first)
+    root_first = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    product_values = np.linalg.eigvalsh(root_first @ cov_second @ root_first)
+    trace_root = np.sqrt(np.clip(product_values, 0, None)).sum()
+    distance = ((mean_first - mean_second) ** 2).sum() + np.trace(cov_first) + np.trace(cov_second) - 2 * trace_root
+    return float(max(distance, 0.0))
+
+
+def mean_pairwise_distance(features: np.ndarray, rng: np.random.Generator) -> float:
+    if len(features) > DIVERSITY_SAMPLES:
+        features = features[rng.choice(len(features), DIVERSITY_SAMPLES, replace=False)]
+    if len(features) < 2:
+        return 0.0
+    squared = (features ** 2).sum(1)
+    distances = np.sqrt(np.clip(squared[:, None] + squared[None, :] - 2 * features @ features.T, 0, None))
+    count = len(features)
+    return float(distances.sum() / (count * (count - 1)))
+
+
+def real_reference(config, split: str):
+    """The run's data set as the classifier sees it; folders without a test split fall back to
+    their training images."""
+    options = dict(data_dir=config.data_dir, image_size=config.image_size, channels=config.channels,
+                   log=lambda *_: None)
+    try:
+        return data.load(config.dataset, split, **options)
+    except data.DataError:
+        if split == "test" and config.dataset.startswith("folder:"):
+            return data.load(config.dataset, "train", **options)
+        raise
+
+
+def generate_balanced(generator, config, count: int, seed: int):
+    """`count` samples in [0, 1], the labels in equal shares (cycled), and the labels asked for."""
+    num_classes = len(config.label_names)
+    labels = np.arange(count) % num_classes
+    images = []
+    latent = latent_noise(seed, count, config.latent_dim)
+    for start in range(0, count, 1000):
+        one_hot = tf.one_hot(labels[start:start + 1000], num_classes)
+        images.append(generate(generator, config, latent[start:start + 1000], one_hot))
+    return np.concatenate(images), labels
+
+
+class Evaluator:
+    """Scores generators of one run configuration; the real-data side is computed once, so that
+    training can call it every few epochs."""
+
+    def __init__(self, config, classifier: Classifier, count: int = 10000, seed: int = 0):
+        self.config, self.classifier, self.count, self.seed = config, classifier, count, seed
+        self.conditional = get_family(config.model).CONDITIONAL
+        self.num_classes = len(config.label_names)
+        rng = np.random.default_rng(seed)
+        test = real_reference(config, "test")
+        train = real_reference(config, "train")
+        reference_count = min(count, len(test.labels), len(train.labels))
+        test_pick = rng.choice(len(test.labels), reference_count, replace=False)
+        train_pick = rng.choice(len(train.labels), reference_count, replace=False)
+        self.real_features, _ = classifier.features_and_predictions(to_unit_float(test.images[test_pick]))
+        train_features, _ = classifier.features_and_predictions(to_unit_float(train.images[train_pick]))
+        self.floor = frechet_distance(train_features, self.real_features)
+        real_labels = test.labels[test_pick]
+        self.real_diversity = np.array([
+            mean_pairwise_distance(self.real_features[real_labels == label], rng) for label in range(self.num_classes)])
+
+    def __call__(self, generator) -> dict:
+        rng = np.random.default_rng(self.seed)
+        images, requested = generate_balanced(generator, self.config, self.count, self.seed)
+        features, predicted = self.classifier.features_and_predictions(images)
+        names = self.config.label_names
+        # Unconditional samples have no requested label: group them by the classifier's answer.
+        groups = requested if self.conditional else predicted
+        diversity = {}
+        for label, name in enumerate(names):
+            members = features[groups == label]
+            real = self.real_diversity[label]
+            diversity[name] = mean_pairwise_distance(members, rng) / real if real and len(members) > 1 else 0.0
+        shares = np.bincount(predicted, minlength=self.num_classes) / len(predicted)
+        metrics = dict(
+            n=self.count,
+            frechet_distance=frechet_distance(features, self.real_features),
+            frechet_distance_floor=self.floor,
+            class_shares=dict(zip(names, shares.round(4).tolist())),
+            # A class is covered when it gets at least half of its fair share of samples.
+            mode_coverage=float((shares >= 0.5 / self.num_classes).mean()),
+            diversity=diversity,
+            diversity_mean=float(np.mean(list(diversity.values()))),
+        )
+        if self.conditional:
+            confusion = np.zeros((self.num_classes, self.num_classes), int)
+            np.add.at(confusion, (requested, predicted), 1)
+            per_class = confusion.diagonal() / np.maximum(confusion.sum(1), 1)
+            metrics.update(label_accuracy=float((requested == predicted).mean()),
+                           per_class_accuracy=dict(zip(names, per_class.round(4).tolist())),
+                           confusion_matrix=confusion.tolist())
+        return metrics
+
+
+def summary(metrics: dict) -> str:
+    lines = []
+    if "label_accuracy" in metrics:
+        lines.append(f"label accuracy   {metrics['label_accuracy']:.2%} on {metrics['n']} samples")
+        lines.append("  per class      " + "  ".join(f"{name} {value:.1%}" for name, value in metrics["per_class_accuracy"].items()))
+    lines.append(f"Fréchet distance {metrics['frechet_distance']:.3f}  (real train vs real test: "
+                 f"{metrics['frechet_distance_floor']:.3f})")
+    lines.append(f"diversity        {metrics['diversity_mean']:.3f} of real (mean over classes; "
+                 f"lowest {min(metrics['diversity'].values()):.3f})")
+    lines.append(f"mode coverage    {metrics['mode_coverage']:.0%} of classes")
+    return "\n".join(lines)
