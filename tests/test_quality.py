@@ -108,3 +108,28 @@ def test_eval_errors(classifiers, runs_dir, tmp_path):
     assert result.returncode == 2 and "[28, 28, 1] images" in result.stderr
     result = run_cli("eval", "--run", path, "--classifiers-dir", tmp_path / "none")
     assert result.returncode == 2 and "classifier train --dataset mnist" in result.stderr
+
+
+def test_synth_writes_reusable_folders_and_npz_and_tstr_writes_a_table(runs_dir, tmp_path):
+    path = train(runs_dir, "--dataset", "fashion_mnist", "--limit-per-class", "20", "--batch-size", "50",
+                 "--model", "cgan", "--epochs", "1")
+    result = run_cli("synth", "--run", path, "--n", "30", "--out", tmp_path / "synthetic")
+    assert result.returncode == 0, result.stderr
+    reloaded = data.load(f"folder:{tmp_path / 'synthetic'}", image_size=28)
+    assert len(reloaded.labels) == 30 and "T-shirt_top" in reloaded.label_names
+    assert reloaded.images.shape == (30, 28, 28, 1)
+    result = run_cli("synth", "--run", path, "--n", "20", "--out", tmp_path / "synthetic.npz")
+    assert result.returncode == 0, result.stderr
+    arrays = np.load(tmp_path / "synthetic.npz")
+    assert arrays["images"].shape == (20, 28, 28, 1) and arrays["images"].dtype == np.uint8
+    assert np.bincount(arrays["labels"]).tolist() == [2] * 10 and arrays["label_names"][0] == "T-shirt/top"
+
+    result = run_cli("tstr", "--run", path, "--sizes", "100,200", "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    table = json.loads((path / "tstr.json").read_text())
+    names = [entry["name"] for entry in table["results"]]
+    assert names == ["real_100", "synthetic_100", "real_100_synthetic_100",
+                     "real_200", "synthetic_200", "real_200_synthetic_200"]
+    assert all(len(entry["history"]) == 2 and 0 <= entry["test_accuracy"] <= 1 for entry in table["results"])
+    assert table["results"][2]["train_images"] == 200 and set(table["gap_real_minus_synthetic"]) == {"100", "200"}
+    assert "gap real - synthetic" in result.stdout

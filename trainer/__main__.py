@@ -209,6 +209,45 @@ def evaluate(args) -> int:
     return 0
 
 
+def synth(args) -> int:
+    quiet_tensorflow()
+    from trainer.sampling import load_generator
+    from trainer.synthetic import synthetic_dataset, write_dataset
+
+    if args.n < 1:
+        raise UserError("--n must be at least 1")
+    generator, config = load_generator(resolve_run(args.run, args.runs_dir), args.epoch)
+    write_dataset(synthetic_dataset(generator, config, args.n, args.seed), args.out)
+    print(f"wrote {args.n} labelled samples to {args.out}")
+    return 0
+
+
+def tstr(args) -> int:
+    quiet_tensorflow()
+    import json
+
+    from trainer.rundir import RunDirectory, atomic_write
+    from trainer.sampling import load_generator
+    from trainer.synthetic import train_on_synthetic_test_on_real
+
+    try:
+        sizes = [int(size) for size in args.sizes.split(",")]
+    except ValueError:
+        raise UserError(f"--sizes takes whole numbers separated by commas, not {args.sizes!r}") from None
+    path = resolve_run(args.run, args.runs_dir)
+    generator, config = load_generator(path, args.epoch)
+    table = train_on_synthetic_test_on_real(generator, config, sizes, args.epochs, args.seed)
+    table = dict(epoch=args.epoch or RunDirectory(path).status().get("epoch"), **table)
+    atomic_write(Path(path) / "tstr.json", json.dumps(table, indent=2))
+    print(f"{'training set':32s} {'images':>8s} {'real test accuracy':>19s}")
+    for result in table["results"]:
+        print(f"{result['name']:32s} {result['train_images']:8d} {result['test_accuracy']:19.2%}")
+    for size, gap in table["gap_real_minus_synthetic"].items():
+        print(f"gap real - synthetic at {size}: {gap * 100:.2f} points")
+    print(f"wrote {Path(path) / 'tstr.json'}")
+    return 0
+
+
 def data_command(args) -> int:
     from trainer import data
 
@@ -274,6 +313,24 @@ def build_parser() -> argparse.ArgumentParser:
     eval_parser.add_argument("--seed", type=int, default=0)
     eval_parser.add_argument("--classifiers-dir", default="classifiers")
     eval_parser.set_defaults(handler=evaluate)
+
+    synth_parser = commands.add_parser("synth", help="write a labelled synthetic data set")
+    synth_parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
+    synth_parser.add_argument("--runs-dir", default="runs")
+    synth_parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator)")
+    synth_parser.add_argument("--n", type=int, required=True, help="number of images, in equal shares per label")
+    synth_parser.add_argument("--seed", type=int, default=0)
+    synth_parser.add_argument("--out", required=True, help="DIR for class folders of PNGs, or FILE.npz")
+    synth_parser.set_defaults(handler=synth)
+
+    tstr_parser = commands.add_parser("tstr", help="train on synthetic, test on real (Sony thesis, Table 5.7)")
+    tstr_parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
+    tstr_parser.add_argument("--runs-dir", default="runs")
+    tstr_parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator)")
+    tstr_parser.add_argument("--sizes", default="30000,60000", help="training set sizes (default: 30000,60000)")
+    tstr_parser.add_argument("--epochs", type=int, default=5, help="LeNet epochs per training set (default: 5)")
+    tstr_parser.add_argument("--seed", type=int, default=0)
+    tstr_parser.set_defaults(handler=tstr)
 
     data_parser = commands.add_parser("data", help="fetch or check the MNIST and Fashion-MNIST files")
     data_parser.add_argument("action", choices=("fetch", "check"))

@@ -1,0 +1,81 @@
+"""Labelled synthetic data sets from a generator, and "train on synthetic, test on real".
+
+The Sony thesis's question (Table 5.7, Figures 6.19-6.26): are generated images good enough to
+train a classifier on? For each size k, a LeNet is trained on k real images, on k synthetic
+images, and on both together (2k), and each is tested on the real test set. The gap between
+the real and the synthetic accuracy is the answer in one number.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from trainer import data
+from trainer.classifier import train_classifier
+from trainer.images import png_bytes
+from trainer.metrics import generate_balanced, real_reference
+from trainer.rundir import RunError, atomic_write
+
+
+def synthetic_dataset(generator, config, count: int, seed: int) -> data.ImageDataset:
+    """`count` generated images in equal shares per label, as uint8 like a loaded data set."""
+    images, labels = generate_balanced(generator, config, count, seed)
+    return data.ImageDataset(np.round(images * 255).astype(np.uint8), labels.astype(np.int32),
+                             tuple(config.label_names), f"synthetic:{config.run_name}")
+
+
+def folder_name(label_name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._ -]", "_", label_name)  # "T-shirt/top" must not become a path
+
+
+def write_dataset(dataset: data.ImageDataset, out: str | Path) -> None:
+    """Class folders of PNGs (`OUT/<label>/<index>.png`, usable again as `folder:OUT`) or, for a
+    path ending in .npz, arrays `images` (uint8 N, H, W, C), `labels` and `label_names`."""
+    out = Path(out)
+    if out.suffix == ".npz":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out.with_suffix(".npz.tmp"), "wb") as file:
+            np.savez_compressed(file, images=dataset.images, labels=dataset.labels,
+                                label_names=np.array(dataset.label_names))
+        out.with_suffix(".npz.tmp").replace(out)
+        return
+    if out.exists() and any(out.iterdir()):
+        raise RunError(f"{out} is not empty; choose a new folder")
+    for index, (image, label) in enumerate(zip(dataset.images, dataset.labels)):
+        atomic_write(out / folder_name(dataset.label_names[label]) / f"{index:06d}.png", png_bytes(image))
+
+
+def balanced_take(dataset: data.ImageDataset, count: int, seed: int) -> data.ImageDataset:
+    per_class = count // dataset.num_classes
+    return data.balanced_subset(dataset, per_class, seed, log=lambda *_: None)
+
+
+def concatenate(first: data.ImageDataset, second: data.ImageDataset, name: str) -> data.ImageDataset:
+    return data.ImageDataset(np.concatenate([first.images, second.images]),
+                             np.concatenate([first.labels, second.labels]), first.label_names, name)
+
+
+def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed: int = 0, log=print) -> dict:
+    real_train = real_reference(config, "train")
+    real_test = real_reference(config, "test")
+    results = []
+    for size in sizes:
+        if size // real_train.num_classes > np.bincount(real_train.labels).min():
+            raise RunError(f"--sizes {size} asks for more real images per class than the data set has")
+        real = balanced_take(real_train, size, seed)
+        synthetic = synthetic_dataset(generator, config, size, seed + size)
+        mixed = concatenate(real, synthetic, "mixed")
+        for kind, name, train_set in (("real", f"real_{size}", real), ("synthetic", f"synthetic_{size}", synthetic),
+                                      ("mixed", f"real_{size}_synthetic_{size}", mixed)):
+            log(f"training LeNet on {name} ({len(train_set.labels)} images)")
+            _, history = train_classifier(train_set, "lenet", epochs, seed=seed, test=real_test,
+                                          log=lambda line: log("  " + line))
+            results.append(dict(name=name, kind=kind, size=size, train_images=len(train_set.labels),
+                                test_accuracy=history[-1]["test_accuracy"], history=history))
+    by_name = {result["name"]: result["test_accuracy"] for result in results}
+    gaps = {str(size): by_name[f"real_{size}"] - by_name[f"synthetic_{size}"] for size in sizes}
+    return dict(sizes=list(sizes), epochs=epochs, test_images=len(real_test.labels), results=results,
+                gap_real_minus_synthetic=gaps)
