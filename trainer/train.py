@@ -137,7 +137,6 @@ class GANTrainer:
         # Under a distribution strategy the update must not be a nested tf.function: the
         # optimizer's gradient all-reduce cannot cross one.
         self.update = tf.function(self._update, jit_compile=True) if jit else self._update
-        self.replica_step = self._replica_step
         self.train_steps = tf.function(self._train_steps)
         self.epoch_order = tf.function(self._epoch_order)
 
@@ -231,7 +230,7 @@ class GANTrainer:
     def _train_steps(self, order, start, count):
         for offset in tf.range(count):
             iteration = start + offset
-            per_replica = self.strategy.run(self.replica_step, args=(order, iteration, self.global_step))
+            per_replica = self.strategy.run(self._replica_step, args=(order, iteration, self.global_step))
             totals = tf.cast(self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None), tf.float64)
             finite = tf.reduce_all(tf.math.is_finite(totals))
             self.first_bad_step.assign(
@@ -370,6 +369,9 @@ def record_dataset(config: TrainConfig, dataset: ImageDataset) -> TrainConfig:
     """The resolved config as it will be stored, with the data facts that readers need."""
     if config.loss not in LOSSES:
         raise RunError(f"unknown loss {config.loss!r}; choose one of: {', '.join(LOSSES)}")
+    for name in ("d_steps", "g_steps"):  # each step's noise seed is keyed by a slot below 32
+        if not 1 <= getattr(config, name) <= 31:
+            raise RunError(f"--{name.replace('_', '-')} must be between 1 and 31")
     return dataclasses.replace(
         config, image_shape=list(dataset.image_shape), label_names=list(dataset.label_names),
         output_range=list(OUTPUT_RANGES[get_family(config.model).OUTPUT_ACTIVATION]))
