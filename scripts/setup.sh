@@ -32,6 +32,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "$wanted" > "$stamp"
 fi
 
+if [ ! -f web/node_modules/.package-lock.json ] || ! cmp -s web/package-lock.json web/node_modules/.ganvas-lock; then
+  log "installing the page's TF.js packages (web/package-lock.json)"
+  (cd web && npm ci --no-audit --no-fund --silent && cp package-lock.json node_modules/.ganvas-lock)
+fi
+
 log "data sets"
 bash scripts/fetch_data_sources.sh
 TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python -m trainer data fetch

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 STATES = ("running", "finished", "failed", "stopped")
+UMASK = os.umask(0)
+os.umask(UMASK)
 
 
 class RunError(Exception):
@@ -38,6 +40,7 @@ def atomic_write(path: Path, data: bytes | str) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~UMASK)  # mkstemp makes files private; these are for readers
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

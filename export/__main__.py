@@ -1,0 +1,39 @@
+"""`python -m export --run R [--epoch E] [--name NAME] [--quantize none|float16|uint8]`: write the
+run's generator, and its data set's classifier, to web/models/NAME/ as TF.js graph models."""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m export", description=__doc__)
+    parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
+    parser.add_argument("--runs-dir", default="runs")
+    parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator)")
+    parser.add_argument("--name", help="model name on the page (default: the run's name)")
+    parser.add_argument("--quantize", choices=("none", "float16", "uint8"), default="uint8",
+                        help="weight quantization (default: uint8, a quarter of the download)")
+    parser.add_argument("--web-dir", default="web")
+    parser.add_argument("--classifiers-dir", default="classifiers")
+    args = parser.parse_args(argv)
+
+    from export.tfjs import ExportError, export_run
+    from trainer.__main__ import resolve_run
+    from trainer.rundir import RunError
+
+    run_dir = resolve_run(args.run, args.runs_dir)
+    name = args.name or run_dir.name
+    try:
+        target = export_run(run_dir, name, args.web_dir, args.epoch, args.quantize, args.classifiers_dir)
+    except (ExportError, RunError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"exported to {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

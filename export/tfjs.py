@@ -1,0 +1,174 @@
+"""Turn a run's generator (and its data set's classifier) into TF.js graph models for the page.
+
+The route is Keras 3 → SavedModel (`model.export`) → `tensorflowjs_converter --input_format
+tf_saved_model` → `tf.loadGraphModel`. A Keras 3 "layers model" converts too, but does not load
+in @tensorflow/tfjs 4.x, so the graph-model route is the only one that works end to end.
+
+An export checks itself before it ships: the converted model runs in Node with the same TF.js
+library the page uses, on fixed inputs, and must agree with Keras. Everything is built in a
+staging folder and swapped in at the end, so a failed export leaves the earlier one untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from trainer.classifier import Classifier, classifier_dir
+from trainer.models import get_family
+from trainer.rundir import RunDirectory, RunError, atomic_write, read_json
+from trainer.sampling import generate, latent_noise, load_generator
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_MODEL_SCRIPT = ROOT / "web" / "tools" / "run_model.mjs"
+QUANTIZATION_FLAGS = {"none": [], "float16": ["--quantize_float16", "*"], "uint8": ["--quantize_uint8", "*"]}
+FLOAT32_TOLERANCE = 1e-4
+ACCURACY_TOLERANCE = 0.005  # quantized label accuracy may trail float32 by at most half a point
+CHECK_SAMPLES = 1000
+
+
+class ExportError(Exception):
+    """The export failed; the earlier export of the same name is left as it was."""
+
+
+def convert(model, destination: Path, quantize: str) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        saved_model = Path(scratch) / "saved_model"
+        model.export(str(saved_model), verbose=False)
+        command = ["tensorflowjs_converter", "--input_format=tf_saved_model",
+                   "--output_format=tfjs_graph_model", *QUANTIZATION_FLAGS[quantize],
+                   str(saved_model), str(destination)]
+        converter = Path(sys.executable).with_name("tensorflowjs_converter")
+        command[0] = str(converter) if converter.exists() else command[0]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode:
+            raise ExportError(f"tensorflowjs_converter failed:\n{result.stderr[-2000:]}")
+
+
+def run_in_tfjs(model_dir: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The converted model's output for `inputs`, computed by TF.js under Node."""
+    if not (RUN_MODEL_SCRIPT.parent.parent / "node_modules" / "@tensorflow" / "tfjs").exists():
+        raise ExportError("@tensorflow/tfjs is not installed in web/node_modules; run the README's set-up")
+    with tempfile.TemporaryDirectory() as scratch:
+        inputs_path, output_path = Path(scratch) / "inputs.json", Path(scratch) / "output.json"
+        inputs_path.write_text(json.dumps({name: {"shape": list(value.shape), "data": value.ravel().tolist()}
+                                           for name, value in inputs.items()}))
+        result = subprocess.run(["node", str(RUN_MODEL_SCRIPT), str(model_dir), str(inputs_path), str(output_path)],
+                                capture_output=True, text=True)
+        if result.returncode:
+            raise ExportError(f"TF.js could not run the converted model {model_dir}:\n{result.stderr[-2000:]}")
+        output = json.loads(output_path.read_text())
+    return np.asarray(output["data"], np.float32).reshape(output["shape"])
+
+
+def weight_files(model_dir: Path) -> dict:
+    return {path.name: dict(bytes=path.stat().st_size, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+            for path in sorted(model_dir.glob("*.bin"))}
+
+
+def check_generator(generator, config, model_dir: Path, quantize: str, classifier: Classifier | None, log) -> dict:
+    """Compare TF.js with Keras on fixed inputs; raise ExportError when they disagree too much."""
+    conditional = get_family(config.model).CONDITIONAL
+    count = CHECK_SAMPLES if (quantize != "none" and classifier) else 64
+    num_classes = len(config.label_names)
+    labels = np.arange(count) % num_classes
+    inputs = {"latent": latent_noise(12345, count, config.latent_dim).numpy()}
+    if conditional:
+        inputs["label"] = np.eye(num_classes, dtype=np.float32)[labels]
+    keras_output = np.asarray(generator(inputs, training=False))
+    tfjs_output = run_in_tfjs(model_dir, inputs)
+    difference = float(np.abs(keras_output - tfjs_output).max())
+    report = dict(samples=count, max_abs_difference=difference)
+    log(f"TF.js vs Keras on {count} fixed inputs: max difference {difference:.2e}")
+    if quantize == "none" and difference > FLOAT32_TOLERANCE:
+        raise ExportError(f"the converted generator differs from Keras by {difference:.2e} "
+                          f"(more than {FLOAT32_TOLERANCE:g}); not exported")
+    if quantize != "none" and classifier and conditional:
+        low, high = config.output_range
+        accuracies = {}
+        for name, images in (("float32", keras_output), (quantize, tfjs_output)):
+            _, predicted = classifier.features_and_predictions(np.clip((images - low) / (high - low), 0, 1))
+            accuracies[name] = float((predicted == labels).mean())
+        report["label_accuracy"] = accuracies
+        log(f"label accuracy: float32 {accuracies['float32']:.2%}, {quantize} {accuracies[quantize]:.2%}")
+        if accuracies["float32"] - accuracies[quantize] > ACCURACY_TOLERANCE:
+            raise ExportError(f"{quantize} quantization drops label accuracy from {accuracies['float32']:.2%} "
+                              f"to {accuracies[quantize]:.2%} (more than half a point); try --quantize float16")
+    return report
+
+
+def check_classifier(classifier: Classifier, model_dir: Path) -> float:
+    images = np.random.default_rng(0).uniform(size=(8, *classifier.info["image_shape"])).astype(np.float32)
+    difference = float(np.abs(np.asarray(classifier.model(images)) - run_in_tfjs(model_dir, {"image": images})).max())
+    if difference > FLOAT32_TOLERANCE:
+        raise ExportError(f"the converted classifier differs from Keras by {difference:.2e}")
+    return difference
+
+
+def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quantize: str = "uint8",
+               classifiers_dir: str | Path = "classifiers", log=print) -> Path:
+    generator, config = load_generator(run_dir, epoch)
+    run = RunDirectory(run_dir)
+    models_dir = Path(web_dir) / "models"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        classifier = Classifier.for_run(config, classifiers_dir)
+    except RunError as missing:
+        classifier = None
+        log(f"warning: {missing}; exporting without a classifier")
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=models_dir))
+    staging.chmod(0o755)  # served to browsers: readable by the web server's user
+    try:
+        log(f"converting the generator of {run.path} ({quantize})")
+        convert(generator, staging / "generator", quantize)
+        generator_check = check_generator(generator, config, staging / "generator", quantize, classifier, log)
+        manifest = dict(
+            name=name, dataset=config.dataset, model=config.model, run=run.path.name,
+            epoch=epoch or run.status().get("epoch"), conditional=get_family(config.model).CONDITIONAL,
+            label_names=config.label_names, latent_dim=config.latent_dim, image_shape=config.image_shape,
+            channels=config.image_shape[-1], output_range=config.output_range, quantization=quantize,
+            inputs=["latent", "label"] if get_family(config.model).CONDITIONAL else ["latent"],
+            metrics=read_json(run.path / "metrics.json"), check=generator_check,
+            generator=dict(path="generator/model.json", weights=weight_files(staging / "generator")),
+        )
+        if classifier is not None:
+            log("converting the classifier (float32)")
+            convert(classifier.model, staging / "classifier", "none")
+            manifest["classifier"] = dict(path="classifier/model.json", test_accuracy=classifier.info["test_accuracy"],
+                                          max_abs_difference=check_classifier(classifier, staging / "classifier"),
+                                          weights=weight_files(staging / "classifier"))
+        manifest["bytes"] = sum(file["bytes"] for part in ("generator", "classifier") if part in manifest
+                                for file in manifest[part]["weights"].values())
+        atomic_write(staging / "manifest.json", json.dumps(manifest, indent=2))
+        target = models_dir / name
+        if target.exists():
+            retired = models_dir / f".{name}.retired"
+            shutil.rmtree(retired, ignore_errors=True)
+            target.rename(retired)
+            staging.rename(target)
+            shutil.rmtree(retired)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    update_index(models_dir)
+    return target
+
+
+def update_index(models_dir: Path) -> None:
+    """`index.json`, the list of models the page offers, rebuilt from the manifests present."""
+    entries = []
+    for manifest_path in sorted(models_dir.glob("*/manifest.json")):
+        manifest = json.loads(manifest_path.read_text())
+        entries.append({key: manifest[key] for key in ("name", "dataset", "model", "label_names", "bytes")})
+    atomic_write(models_dir / "index.json", json.dumps({"models": entries}, indent=2))
