@@ -52,6 +52,26 @@ def convert(model, destination: Path, quantize: str) -> None:
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode:
             raise ExportError(f"tensorflowjs_converter failed:\n{result.stderr[-2000:]}")
+    flatten_fused_biases(destination)
+
+
+FUSED_OPS = ("_FusedConv2D", "FusedDepthwiseConv2dNative", "_FusedMatMul")
+
+
+def flatten_fused_biases(model_dir: Path) -> None:
+    """Keras 3 adds a convolution's bias as a (1, 1, 1, C) tensor; the converter fuses it into
+    the convolution as is, and TF.js's WASM backend then refuses it ("FusedConv2D only supports
+    rank-1 bias"). The values are the same as a rank-1 (C,) bias, so only the shape changes."""
+    model_path = model_dir / "model.json"
+    artifacts = json.loads(model_path.read_text())
+    bias_names = {name for node in artifacts["modelTopology"]["node"] if node["op"] in FUSED_OPS
+                  for name in node["input"][2:]}
+    for group in artifacts["weightsManifest"]:
+        for weight in group["weights"]:
+            shape = weight["shape"]
+            if weight["name"] in bias_names and len(shape) > 1 and all(size == 1 for size in shape[:-1]):
+                weight["shape"] = shape[-1:]
+    atomic_write(model_path, json.dumps(artifacts))
 
 
 def run_in_tfjs(model_dir: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:

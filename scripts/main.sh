@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# The main job: set up, then train the default conditional generator on MNIST in a few CPU
-# minutes and say where the run went. Extra arguments go to `trainer train`.
+# The main job: set up, train the default conditional generator on MNIST in a few CPU minutes,
+# score it with the LeNet classifier, export it to TF.js, and serve the page on 127.0.0.1.
+# Extra arguments go to `trainer train`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-printf '\n== training the default MNIST generator (runs/mnist-demo)\n'
-.venv/bin/python -m trainer train --dataset mnist --model cdcgan --epochs 6 \
-  --run-name mnist-demo --overwrite "$@"
-printf '\nThe run is in runs/mnist-demo: samples/ holds a grid per epoch, history.jsonl the losses.\n'
-printf 'Draw more digits with: .venv/bin/python -m trainer sample --run mnist-demo --label 7 --out seven.png\n'
+py=.venv/bin/python
+if [ ! -f classifiers/mnist-lenet/classifier.keras ]; then
+  printf '\n== training the MNIST classifier (about a minute)\n'
+  $py -m trainer classifier train --dataset mnist --epochs 8
+fi
+printf '\n== training the default MNIST generator (runs/mnist-demo, about 2 minutes)\n'
+$py -m trainer train --dataset mnist --model cdcgan --epochs 6 --run-name mnist-demo --overwrite "$@"
+printf '\n== scoring it\n'
+$py -m trainer eval --run mnist-demo
+printf '\n== exporting it to web/models/mnist-demo\n'
+$py -m export --run mnist-demo --name mnist-demo
+port=${GANVAS_PORT:-8000}
+printf '\nThe run is in runs/mnist-demo (samples/, history.jsonl, metrics.json).\n'
+printf 'Open http://127.0.0.1:%s/?model=mnist-demo to draw digits in your browser (Ctrl-C stops).\n' "$port"
+exec $py -m http.server "$port" --bind 127.0.0.1 --directory web

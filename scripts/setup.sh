@@ -36,6 +36,7 @@ if [ ! -f web/node_modules/.package-lock.json ] || ! cmp -s web/package-lock.jso
   log "installing the page's TF.js packages (web/package-lock.json)"
   (cd web && npm ci --no-audit --no-fund --silent && cp package-lock.json node_modules/.ganvas-lock)
 fi
+bash web/tools/vendor.sh
 
 log "data sets"
 bash scripts/fetch_data_sources.sh

@@ -1,0 +1,124 @@
+"""The page in a real browser: Debian's chromium driven by Playwright, the shipped models served
+from 127.0.0.1."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from browser import browser, serve
+from conftest import ROOT, train
+
+WEB = ROOT / "web"
+pytestmark = pytest.mark.skipif(not (WEB / "vendor" / "tf.min.js").exists(), reason="run the set-up: web/vendor is empty")
+
+
+def latent_noise(seed: int, count: int, size: int) -> np.ndarray:
+    """web/js/sampling.js's latentNoise in Python: mulberry32, then Box-Muller."""
+    state = seed & 0xFFFFFFFF
+
+    def imul(a, b):
+        return (a * b) & 0xFFFFFFFF
+
+    def random():
+        nonlocal state
+        state = (state + 0x6D2B79F5) & 0xFFFFFFFF
+        value = imul(state ^ (state >> 15), state | 1)
+        value ^= (value + imul(value ^ (value >> 7), value | 61)) & 0xFFFFFFFF
+        return ((value ^ (value >> 14)) & 0xFFFFFFFF) / 4294967296
+
+    values = np.zeros(count * size, np.float32)
+    for index in range(0, len(values), 2):
+        radius = np.sqrt(-2 * np.log(1 - random()))
+        angle = 2 * np.pi * random()
+        values[index] = radius * np.cos(angle)
+        if index + 1 < len(values):
+            values[index + 1] = radius * np.sin(angle)
+    return values.reshape(count, size)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with browser() as instance:
+        yield instance
+
+
+def open_page(chromium, url, query=""):
+    page = chromium.new_page()
+    page.problems = []
+    page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    page.goto(f"{url}/{query}")
+    page.wait_for_function("window.ganvas && (window.ganvas.drawn >= 1 || window.ganvas.error)", timeout=60000)
+    return page
+
+
+def samples(page):
+    return np.array(page.evaluate("Array.from(window.ganvas.lastSamples)"), np.float32)
+
+
+def test_page_loads_without_errors_and_every_label_draws(chromium):
+    with serve(WEB) as url:
+        page = open_page(chromium, url, "?model=mnist")
+        assert page.evaluate("window.ganvas.error") is None and page.problems == []
+        names = json.loads((WEB / "models" / "mnist" / "manifest.json").read_text())["label_names"]
+        for index, name in enumerate(names):
+            drawn = page.evaluate("window.ganvas.drawn")
+            page.click(f"#labels button[data-label='{index}']")
+            page.wait_for_function(f"window.ganvas.drawn > {drawn}")
+            images = samples(page)
+            assert images.shape == (20 * 28 * 28,) and images.max() > 0.5 and images.std() > 0.1, name
+            assert page.evaluate("window.ganvas.agreement") >= 0.7, name
+        assert page.evaluate("document.getElementById('grid').width") > 0
+        assert page.problems == []
+
+
+def test_browser_pixels_match_the_python_generator(chromium, tmp_path):
+    from export.tfjs import export_run
+    from trainer.sampling import load_generator
+
+    run = train(tmp_path / "runs", "--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50",
+                "--model", "cdcgan", "--epochs", "1", run_name="digits")
+    site = tmp_path / "web"
+    shutil.copytree(WEB, site, ignore=shutil.ignore_patterns("node_modules", "models"))
+    export_run(run, "digits", site, quantize="none", classifiers_dir=tmp_path, log=lambda *_: None)
+    with serve(site) as url:
+        browser_images = samples(open_page(chromium, url, "?model=digits&label=4&seed=11")).reshape(20, 28, 28, 1)
+    generator, config = load_generator(run)
+    latent = latent_noise(11, 20, config.latent_dim)
+    label = np.eye(10, dtype=np.float32)[[4] * 20]
+    python_images = (np.asarray(generator({"latent": latent, "label": label})) + 1) / 2
+    assert np.abs(browser_images - python_images).max() < 1e-3
+
+
+def test_the_url_reproduces_a_grid_on_both_backends(chromium):
+    with serve(WEB) as url:
+        first = samples(open_page(chromium, url, "?model=fashion_mnist&label=Trouser&seed=42"))
+        again = samples(open_page(chromium, url, "?model=fashion_mnist&label=1&seed=42"))
+        cpu_page = open_page(chromium, url, "?model=fashion_mnist&label=1&seed=42&backend=cpu")
+        assert cpu_page.evaluate("tf.getBackend()") == "cpu" and cpu_page.problems == []
+        on_cpu = samples(cpu_page)
+    assert np.array_equal(first, again)
+    assert np.abs(first - on_cpu).max() < 1e-3
+
+
+def test_bad_models_and_urls_show_the_error_panel(chromium, tmp_path):
+    site = tmp_path / "web"
+    shutil.copytree(WEB, site, ignore=shutil.ignore_patterns("node_modules"))
+    weights = next((site / "models" / "mnist" / "generator").glob("*.bin"))
+    content = bytearray(weights.read_bytes())
+    content[100] ^= 0xFF
+    weights.write_bytes(bytes(content))
+    (site / "models" / "fashion_mnist" / "generator" / "model.json").write_text("{ not json")
+    cases = {"?model=mnist": "does not match its checksum",
+             "?model=fashion_mnist": "is not valid JSON",
+             "?model=cifar": 'unknown model "cifar"'}
+    with serve(site) as url:
+        for query, message in cases.items():
+            page = open_page(chromium, url, query)
+            assert page.is_visible("#error") and message in page.inner_text("#error"), query
+    with serve(WEB) as url:
+        page = open_page(chromium, url, "?model=mnist&label=12")
+        assert "unknown label" in page.inner_text("#error")

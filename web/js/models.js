@@ -1,0 +1,83 @@
+// Loading exported models: the list (models/index.json), a manifest, and TF.js graph models whose
+// weight files are checked against the manifest's sizes and SHA-256 before they are used.
+
+export class PageError extends Error {}
+
+async function fetchOk(url, what) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw new PageError(`${what}: cannot fetch ${url} (${error.message})`);
+  }
+  if (!response.ok) throw new PageError(`${what}: ${url} answered ${response.status}`);
+  return response;
+}
+
+async function fetchJson(url, what) {
+  const response = await fetchOk(url, what);
+  try {
+    return await response.json();
+  } catch (error) {
+    throw new PageError(`${what}: ${url} is not valid JSON (${error.message})`);
+  }
+}
+
+async function sha256(buffer) {
+  const digest = await crypto.subtle.digest("SHA-256", buffer);
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+export async function loadIndex() {
+  const index = await fetchJson("models/index.json", "model list");
+  if (!Array.isArray(index.models) || index.models.length === 0) {
+    throw new PageError("models/index.json lists no models: export one with `python -m export`");
+  }
+  return index.models;
+}
+
+export async function loadManifest(name) {
+  return fetchJson(`models/${encodeURIComponent(name)}/manifest.json`, `model ${name}`);
+}
+
+// A graph model from `models/NAME/PART/`, its weights verified against `expected` (the manifest).
+export async function loadGraphModel(name, part, expected) {
+  const base = `models/${encodeURIComponent(name)}/${part}/`;
+  const artifacts = await fetchJson(`${base}model.json`, `${part} of ${name}`);
+  if (!artifacts.modelTopology || !Array.isArray(artifacts.weightsManifest)) {
+    throw new PageError(`${part} of ${name}: ${base}model.json is not a TF.js graph model`);
+  }
+  const shards = [];
+  for (const group of artifacts.weightsManifest) {
+    for (const file of group.paths) {
+      const buffer = await (await fetchOk(base + file, `${part} of ${name}`)).arrayBuffer();
+      const facts = expected[file];
+      if (!facts) throw new PageError(`${part} of ${name}: ${file} is not in the manifest`);
+      if (buffer.byteLength !== facts.bytes) {
+        throw new PageError(`${part} of ${name}: ${file} has ${buffer.byteLength} bytes, the manifest says ${facts.bytes}`);
+      }
+      if ((await sha256(buffer)) !== facts.sha256) {
+        throw new PageError(`${part} of ${name}: ${file} does not match its checksum in the manifest`);
+      }
+      shards.push(new Uint8Array(buffer));
+    }
+  }
+  const weightData = new Uint8Array(shards.reduce((total, shard) => total + shard.length, 0));
+  let offset = 0;
+  for (const shard of shards) {
+    weightData.set(shard, offset);
+    offset += shard.length;
+  }
+  const handler = {
+    load: async () => ({
+      ...artifacts,
+      weightSpecs: artifacts.weightsManifest.flatMap((group) => group.weights),
+      weightData: weightData.buffer,
+    }),
+  };
+  try {
+    return await tf.loadGraphModel(handler);
+  } catch (error) {
+    throw new PageError(`${part} of ${name}: TF.js cannot load it (${error.message})`);
+  }
+}
