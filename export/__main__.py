@@ -9,10 +9,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def main(argv=None) -> int:
+    from trainer.__main__ import add_run_options, resolve_run
+
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__)
-    parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
-    parser.add_argument("--runs-dir", default="runs")
-    parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator)")
+    add_run_options(parser)
     parser.add_argument("--name", help="model name on the page (default: the run's name)")
     parser.add_argument("--quantize", choices=("none", "float16", "uint8"), default="uint8",
                         help="weight quantization (default: uint8, a quarter of the download)")
@@ -21,7 +21,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from export.tfjs import ExportError, export_run
-    from trainer.__main__ import resolve_run
     from trainer.rundir import RunError
 
     run_dir = resolve_run(args.run, args.runs_dir)

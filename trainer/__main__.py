@@ -266,6 +266,14 @@ def data_command(args) -> int:
     return 1 if problems else 0
 
 
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that reads a trained run."""
+    parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
+    parser.add_argument("--runs-dir", default="runs")
+    parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator, "
+                                                  "or the latest checkpoint while training)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description="Train conditional GANs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -280,9 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.set_defaults(handler=train)
 
     sample_parser = commands.add_parser("sample", help="draw samples from a trained run")
-    sample_parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
-    sample_parser.add_argument("--runs-dir", default="runs")
-    sample_parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator)")
+    add_run_options(sample_parser)
     sample_parser.add_argument("--label", help="label index or name (conditional models)")
     sample_parser.add_argument("--n", type=int, default=100, help="number of samples (default: 100)")
     sample_parser.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
@@ -306,27 +312,21 @@ def build_parser() -> argparse.ArgumentParser:
     classifier_train_parser.set_defaults(handler=classifier_train)
 
     eval_parser = commands.add_parser("eval", help="score a run's generator with the classifier")
-    eval_parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
-    eval_parser.add_argument("--runs-dir", default="runs")
-    eval_parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the latest)")
+    add_run_options(eval_parser)
     eval_parser.add_argument("--n", type=int, default=10000, help="samples to score (default: 10000)")
     eval_parser.add_argument("--seed", type=int, default=0)
     eval_parser.add_argument("--classifiers-dir", default="classifiers")
     eval_parser.set_defaults(handler=evaluate)
 
     synth_parser = commands.add_parser("synth", help="write a labelled synthetic data set")
-    synth_parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
-    synth_parser.add_argument("--runs-dir", default="runs")
-    synth_parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator)")
+    add_run_options(synth_parser)
     synth_parser.add_argument("--n", type=int, required=True, help="number of images, in equal shares per label")
     synth_parser.add_argument("--seed", type=int, default=0)
     synth_parser.add_argument("--out", required=True, help="DIR for class folders of PNGs, or FILE.npz")
     synth_parser.set_defaults(handler=synth)
 
     tstr_parser = commands.add_parser("tstr", help="train on synthetic, test on real (Sony thesis, Table 5.7)")
-    tstr_parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
-    tstr_parser.add_argument("--runs-dir", default="runs")
-    tstr_parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator)")
+    add_run_options(tstr_parser)
     tstr_parser.add_argument("--sizes", default="30000,60000", help="training set sizes (default: 30000,60000)")
     tstr_parser.add_argument("--epochs", type=int, default=5, help="LeNet epochs per training set (default: 5)")
     tstr_parser.add_argument("--seed", type=int, default=0)
