@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,12 +20,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from trainer.classifier import Classifier, classifier_dir
+from trainer.classifier import Classifier
 from trainer.models import get_family
 from trainer.rundir import RunDirectory, RunError, atomic_write, read_json
-from trainer.sampling import generate, latent_noise, load_generator
+from trainer.sampling import latent_noise, load_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_MODEL_SCRIPT = ROOT / "web" / "tools" / "run_model.mjs"

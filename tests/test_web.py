@@ -3,7 +3,6 @@ from 127.0.0.1."""
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
