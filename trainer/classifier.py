@@ -18,7 +18,7 @@ import numpy as np
 from keras import layers
 
 from trainer.data import ImageDataset
-from trainer.rundir import RunError, atomic_write
+from trainer.rundir import RunError, atomic_write, save_model
 
 ARCHITECTURES = ("lenet", "dfn")
 CLASSIFIERS_DIR = "classifiers"
@@ -89,8 +89,7 @@ def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIF
 
 def save_classifier(model, info: dict, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    model.save(directory / ".classifier.keras")
-    (directory / ".classifier.keras").replace(directory / "classifier.keras")
+    save_model(model, directory / "classifier.keras")
     atomic_write(directory / "info.json", json.dumps(info, indent=2))
 
 

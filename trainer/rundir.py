@@ -47,6 +47,14 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         raise
 
 
+def save_model(model, path: Path) -> None:
+    """A Keras model saved the same all-or-nothing way: to a hidden file, then renamed."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}")  # Keras wants the .keras ending kept
+    model.save(temporary)
+    temporary.replace(path)
+
+
 def read_json(path: Path, default=None):
     try:
         return json.loads(Path(path).read_text())

@@ -26,7 +26,7 @@ import tensorflow as tf
 from trainer.config import TrainConfig
 from trainer.images import grid, save_png
 from trainer.models import OUTPUT_RANGES, get_family
-from trainer.rundir import RunDirectory, RunError
+from trainer.rundir import RunDirectory, RunError, save_model
 from trainer.sampling import generate, grid_inputs
 
 if TYPE_CHECKING:
@@ -269,8 +269,7 @@ class GANTrainer:
                 record = self._run_epoch(epoch, progress)
                 history.append(record)
                 self._write_epoch_outputs(record, history, writer)
-            self.generator.save(run.path / ".generator.keras")  # then rename: never half a file
-            (run.path / ".generator.keras").replace(run.generator_path)
+            save_model(self.generator, run.generator_path)
             shutil.rmtree(run.checkpoints_dir / "interrupted", ignore_errors=True)
             run.write_status("finished", int(self.epoch), config.epochs)
         finally:
