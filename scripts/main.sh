@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: set up, train the default conditional generator on MNIST in a few CPU minutes,
-# score it with the LeNet classifier, export it to TF.js, and serve the page on 127.0.0.1.
+# score it with the LeNet classifier, export it to TF.js, and serve the app and the page on 127.0.0.1.
 # Extra arguments go to `trainer train`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,14 @@ printf '\n== scoring it\n'
 $py -m trainer eval --run mnist-demo
 printf '\n== exporting it to web/models/mnist-demo\n'
 $py -m export --run mnist-demo --name mnist-demo
+host=${GANVAS_HOST:-127.0.0.1}
 port=${GANVAS_PORT:-8000}
+app_port=${GANVAS_APP_PORT:-8501}
+$py -m streamlit run streamlit_app/app.py --server.address "$host" --server.port "$app_port" >/dev/null 2>&1 &
+app=$!
+trap 'kill $app 2>/dev/null' EXIT
 printf '\nThe run is in runs/mnist-demo (samples/, history.jsonl, metrics.json).\n'
-printf 'Open http://127.0.0.1:%s/?model=mnist-demo to draw digits in your browser (Ctrl-C stops).\n' "$port"
-exec $py -m http.server "$port" --bind 127.0.0.1 --directory web
+printf 'The app (runs, live training, generate, classifier): http://%s:%s/\n' "$host" "$app_port"
+printf 'The page (draw digits in your browser): http://%s:%s/?model=mnist-demo\n' "$host" "$port"
+printf 'Ctrl-C stops both.\n'
+$py -m http.server "$port" --bind "$host" --directory web

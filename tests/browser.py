@@ -40,3 +40,39 @@ def browser():
             yield instance
         finally:
             instance.close()
+
+
+@contextlib.contextmanager
+def streamlit_app(environment: dict, timeout: float = 60):
+    """`streamlit run streamlit_app/app.py` on a free port of 127.0.0.1; yields its address."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "streamlit", "run", str(root / "streamlit_app" / "app.py"),
+               "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+               "--browser.gatherUsageStats", "false"]
+    process = subprocess.Popen(command, cwd=root, env={**os.environ, **environment},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{address}/_stcore/health", timeout=2).read()
+                break
+            except OSError:
+                if process.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"streamlit did not start (exit code {process.poll()})") from None
+                time.sleep(0.3)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,9 +28,34 @@ def run_cli(*args, timeout=300, **kwargs):
                           capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
+def wait_for(condition, timeout=120, what="the condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 @pytest.fixture
 def runs_dir(tmp_path):
     return tmp_path / "runs"
+
+
+@pytest.fixture(scope="session")
+def classifiers(tmp_path_factory):
+    """A LeNet trained for two epochs on 3,000 MNIST images, kept where the CLI looks for it."""
+    from trainer import data
+    from trainer.classifier import classifier_dir, save_classifier, train_classifier
+
+    root = tmp_path_factory.mktemp("classifiers")
+    train_set = data.load("mnist", limit_per_class=300)
+    test_set = data.load("mnist", "test", limit_per_class=100)
+    model, history = train_classifier(train_set, "lenet", epochs=2, test=test_set, log=lambda *_: None)
+    info = dict(dataset="mnist", arch="lenet", image_shape=[28, 28, 1], label_names=list("0123456789"),
+                test_accuracy=history[-1]["test_accuracy"], history=history)
+    save_classifier(model, info, classifier_dir("mnist", "lenet", root))
+    return root
 
 
 def draw_shapes_folder(root: Path, per_class: int = 16, size: int = 40) -> Path:

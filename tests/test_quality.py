@@ -7,22 +7,9 @@ import pytest
 
 from conftest import run_cli, train
 from trainer import data
-from trainer.classifier import Classifier, classifier_dir, save_classifier, train_classifier
+from trainer.classifier import Classifier, classifier_dir, train_classifier
 from trainer.config import TrainConfig
 from trainer.metrics import Evaluator, frechet_distance
-
-
-@pytest.fixture(scope="module")
-def classifiers(tmp_path_factory):
-    """A LeNet trained for two epochs on 3,000 MNIST images, kept where the CLI looks for it."""
-    root = tmp_path_factory.mktemp("classifiers")
-    train_set = data.load("mnist", limit_per_class=300)
-    test_set = data.load("mnist", "test", limit_per_class=100)
-    model, history = train_classifier(train_set, "lenet", epochs=2, test=test_set, log=lambda *_: None)
-    info = dict(dataset="mnist", arch="lenet", image_shape=[28, 28, 1], label_names=list("0123456789"),
-                test_accuracy=history[-1]["test_accuracy"], history=history)
-    save_classifier(model, info, classifier_dir("mnist", "lenet", root))
-    return root
 
 
 MNIST_CONFIG = TrainConfig(model="cgan", latent_dim=8, image_shape=[28, 28, 1],

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, draw_shapes_folder, run_cli, train
+from conftest import ROOT, draw_shapes_folder, run_cli, train, wait_for
 from trainer.rundir import RunDirectory
 
 SMALL = ("--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50")  # 300 images
@@ -113,15 +113,6 @@ def start_training(runs_dir, *args):
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for(condition, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 # A few hundred iterations per epoch, one per graph call, so that signals land mid-epoch.
 SLOW = ("--dataset", "mnist", "--limit-per-class", "100", "--batch-size", "10", "--model", "cgan",
         "--steps-per-call", "1", "--epochs", "3")
@@ -142,11 +133,13 @@ def test_sigterm_mid_epoch_saves_and_resume_matches_an_uninterrupted_run(runs_di
 
 
 def test_kill_9_loses_at_most_the_epoch_in_progress(runs_dir):
-    straight = train(runs_dir, *SLOW, run_name="straight")
+    # Enough epochs (about 0.1 s each) that every kill lands before the training ends.
+    long = (*SLOW, "--epochs", "60")
+    straight = train(runs_dir, *long, run_name="straight")
     run = RunDirectory(runs_dir / "run")
     rng = np.random.default_rng(0)
     for attempt in range(3):  # kill at a random moment, three times over
-        process = start_training(runs_dir, *SLOW, *(["--resume"] if attempt else []))
+        process = start_training(runs_dir, *long, *(["--resume"] if attempt else []))
         wait_for(lambda: run.status().get("state") == "running" and process.poll() is None)
         time.sleep(rng.uniform(0.5, 3.0))
         process.kill()

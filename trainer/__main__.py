@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
 
 from trainer.config import PRECISIONS, STRATEGIES, TrainConfig
 from trainer.models import FAMILIES, describe_families
+from trainer.rundir import RUN_NAME_PATTERN
 
 RECORDED_FIELDS = {"image_shape", "label_names", "output_range"}  # set from the data, not the CLI
 CHOICES = {"model": list(FAMILIES), "strategy": STRATEGIES, "precision": PRECISIONS,
@@ -55,7 +55,7 @@ def config_from_args(args) -> TrainConfig:
     if not config.run_name:
         dataset_name = Path(config.dataset.removeprefix("folder:")).name or "folder"
         config.run_name = f"{dataset_name}-{config.model}"
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", config.run_name):
+    if not RUN_NAME_PATTERN.fullmatch(config.run_name):
         raise UserError(f"run name {config.run_name!r} may use only letters, digits, '.', '_' and '-'")
     return config
 

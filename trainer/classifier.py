@@ -18,10 +18,9 @@ import numpy as np
 from keras import layers
 
 from trainer.data import ImageDataset
-from trainer.rundir import RunError, atomic_write, save_model
+from trainer.rundir import CLASSIFIERS_DIR, RunError, atomic_write, classifier_dir, save_model
 
 ARCHITECTURES = ("lenet", "dfn")
-CLASSIFIERS_DIR = "classifiers"
 
 
 def build_lenet(image_shape, num_classes):
@@ -80,11 +79,6 @@ def train_classifier(train: ImageDataset, arch: str = "lenet", epochs: int = 10,
     model.fit(to_unit_float(train.images), train.labels, batch_size=batch_size, epochs=epochs,
               validation_data=validation, shuffle=True, verbose=0, callbacks=[Record()])
     return model, history
-
-
-def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIFIERS_DIR) -> Path:
-    name = dataset.replace("folder:", "folder-").replace("/", "_").strip("_")
-    return Path(root) / f"{name}-{arch}"
 
 
 def save_classifier(model, info: dict, directory: Path) -> None:

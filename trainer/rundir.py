@@ -17,11 +17,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
 
 STATES = ("running", "finished", "failed", "stopped")
+# Run names become directory names: no separators, no leading dot, nothing that can climb out.
+RUN_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+CLASSIFIERS_DIR = "classifiers"
 UMASK = os.umask(0)
 os.umask(UMASK)
 
@@ -53,6 +57,13 @@ def save_model(model, path: Path) -> None:
     temporary = path.with_name(f".{path.name}")  # Keras wants the .keras ending kept
     model.save(temporary)
     temporary.replace(path)
+
+
+def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIFIERS_DIR) -> Path:
+    """`classifiers/<dataset>-<arch>/`, where a data set's classifier keeps classifier.keras and
+    info.json. Here, free of TensorFlow, because the app reads info.json without loading it."""
+    name = dataset.replace("folder:", "folder-").replace("/", "_").strip("_")
+    return Path(root) / f"{name}-{arch}"
 
 
 def read_json(path: Path, default=None):

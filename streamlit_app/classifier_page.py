@@ -1,0 +1,146 @@
+"""Classifier: how good the LeNet judge is, and its verdict on a run's generator.
+
+Reads classifiers/<dataset>-lenet/info.json and the run's metrics.json (`trainer eval`) and
+tstr.json (`trainer tstr`); the buttons run those commands as background processes, so this
+page never loads TensorFlow itself.
+"""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from streamlit_app import common
+from streamlit_app import runs as run_files
+from trainer.rundir import RunError, classifier_dir, read_json
+
+st.title("Classifier")
+root = run_files.runs_dir()
+name = common.pick_run([row for row in run_files.list_runs(root) if row["model"] != "?"])
+path = common.open_run(name) if name else None
+if path is None:
+    st.stop()
+config = run_files.load_config(path)
+if config is None or not config.label_names:
+    st.warning("This run's config.json is missing, unreadable or from before training started.")
+    st.stop()
+
+
+def classifier_section():
+    directory = classifier_dir(config.dataset, "lenet", run_files.classifiers_dir())
+    info = read_json(directory / "info.json", default=None)
+    st.subheader("The judge")
+    if not isinstance(info, dict) or "test_accuracy" not in info:
+        st.info(f"No classifier for {config.dataset} in `{directory}` yet; train one with "
+                f"`python -m trainer classifier train --dataset {config.dataset}`.")
+        return
+    left, right = st.columns([1, 2])
+    left.metric("Test accuracy", f"{info['test_accuracy']:.2%}")
+    left.caption(f"{info.get('arch', 'lenet')} trained on {info.get('train_images', '?')} {config.dataset} "
+                 f"images for {info.get('epochs', '?')} epochs")
+    history = pd.DataFrame(info.get("history") or [])
+    if {"epoch", "accuracy"} <= set(history):
+        curves = [key for key in ("accuracy", "test_accuracy") if key in history]
+        right.line_chart(history.set_index("epoch")[curves], x_label="epoch", y_label="accuracy", height=220)
+
+
+def heatmap(matrix, labels):
+    cells = pd.DataFrame([dict(requested=labels[row], predicted=labels[column], count=value)
+                          for row, values in enumerate(matrix) for column, value in enumerate(values)])
+    order = list(labels)
+    base = alt.Chart(cells).encode(x=alt.X("predicted:N", sort=order, title="classifier's answer"),
+                                   y=alt.Y("requested:N", sort=order, title="label asked for"))
+    squares = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(scheme="blues", type="sqrt")),
+                                      tooltip=["requested", "predicted", "count"])
+    numbers = base.mark_text(fontSize=10).encode(text="count:Q")
+    return (squares + numbers).properties(height=360)
+
+
+def job_panel(job: str, button: str, arguments: list[str]):
+    """The button that starts a background `trainer <job>`, and its progress while it runs."""
+    state = run_files.job_state(path, job)
+
+    @st.fragment(run_every=common.REFRESH_SECONDS if state["state"] == "running" else None)
+    def progress():
+        current = run_files.job_state(path, job)
+        if current["state"] == "running":
+            st.info(f"`trainer {job}` is running (process {current['pid']})…")
+            log = run_files.log_tail(path / f"{job}.log", 5)
+            if log:
+                st.code(log, language=None)
+        elif current["state"] == "failed":
+            st.error(f"`trainer {job}` failed:\n\n```\n{current['log']}\n```")
+        if state["state"] == "running" and current["state"] != "running":
+            st.rerun(scope="app")  # done: show the new results
+
+    if st.button(button, disabled=state["state"] == "running", key=f"start-{job}"):
+        try:
+            run_files.start_job(root, name, job, arguments)
+        except RunError as error:
+            st.error(str(error))
+        else:
+            st.rerun()
+    progress()
+
+
+def verdict_section():
+    st.subheader(f"Its verdict on {name}")
+    metrics = read_json(path / "metrics.json", default=None)
+    samples = st.number_input("Samples to score", min_value=100, max_value=50000, value=10000, step=1000)
+    job_panel("eval", "Score the generator now", ["--n", int(samples)])
+    if not isinstance(metrics, dict) or "frechet_distance" not in metrics:
+        st.info("Not scored yet: press the button (about ten seconds for 10,000 samples).")
+        return
+    columns = st.columns(4)
+    if "label_accuracy" in metrics:
+        columns[0].metric("Label accuracy", f"{metrics['label_accuracy']:.2%}")
+    columns[1].metric("Fréchet distance", f"{metrics['frechet_distance']:.2f}",
+                      help="in the classifier's feature space; the floor is real training vs real test images")
+    columns[1].caption(f"floor {metrics.get('frechet_distance_floor', float('nan')):.2f}")
+    columns[2].metric("Diversity", f"{metrics.get('diversity_mean', float('nan')):.3f}",
+                      help="mean pairwise feature distance of samples per class, relative to real "
+                           "images (1: as varied)")
+    columns[3].metric("Mode coverage", f"{metrics.get('mode_coverage', float('nan')):.0%}")
+    st.caption(f"epoch {metrics.get('epoch', '?')}, {metrics.get('n', '?')} samples")
+    left, right = st.columns(2)
+    per_class = metrics.get("per_class_accuracy")
+    if per_class:
+        left.markdown("**Accuracy per label**")
+        left.bar_chart(pd.DataFrame({"accuracy": per_class}), y_label="accuracy", height=260)
+    if metrics.get("diversity"):
+        right.markdown("**Diversity per label** (1 = as varied as real images)")
+        right.bar_chart(pd.DataFrame({"diversity": metrics["diversity"]}), height=260)
+    if metrics.get("confusion_matrix"):
+        st.markdown("**Confusion matrix**: rows are the labels asked for, columns the classifier's answers")
+        st.altair_chart(heatmap(metrics["confusion_matrix"], config.label_names), width="stretch")
+
+
+def synthetic_section():
+    st.subheader("Train on synthetic, test on real")
+    st.caption("LeNets trained on real, synthetic and mixed sets of each size, all tested on the real test "
+               "set (Sony thesis, Table 5.7). A small gap between real and synthetic means the samples "
+               "carry what a classifier needs.")
+    left, right = st.columns(2)
+    sizes = left.text_input("Training set sizes", "10000", help="comma separated, e.g. 30000,60000")
+    epochs = right.number_input("LeNet epochs per set", min_value=1, max_value=50, value=3)
+    job_panel("tstr", "Run it", ["--sizes", sizes.replace(" ", ""), "--epochs", int(epochs)])
+    table = read_json(path / "tstr.json", default=None)
+    if not isinstance(table, dict) or not table.get("results"):
+        st.info("Not run yet for this run.")
+        return
+    results = pd.DataFrame([{key: result.get(key) for key in ("name", "kind", "size", "train_images", "test_accuracy")}
+                            for result in table["results"]])
+    st.dataframe(results, hide_index=True, column_config={
+        "test_accuracy": st.column_config.NumberColumn("real test accuracy", format="percent")})
+    for size, gap in (table.get("gap_real_minus_synthetic") or {}).items():
+        st.markdown(f"Gap real − synthetic at {size}: **{gap * 100:.2f} points**")
+    curves = pd.DataFrame({result["name"]: {record["epoch"]: record.get("test_accuracy")
+                                             for record in result.get("history") or []}
+                           for result in table["results"]})
+    if not curves.empty:
+        st.markdown("**Real test accuracy per LeNet epoch**")
+        st.line_chart(curves, x_label="epoch", y_label="accuracy")
+
+
+classifier_section()
+verdict_section()
+synthetic_section()

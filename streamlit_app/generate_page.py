@@ -1,0 +1,123 @@
+"""Generate: samples per label from any kept epoch, and morphs between two labels or two seeds.
+
+Noise comes from `trainer.sampling.latent_noise`, so a seed here gives the same images as
+`python -m trainer sample --seed`.
+"""
+
+import io
+
+import numpy as np
+import streamlit as st
+
+from streamlit_app import common
+from streamlit_app import runs as run_files
+from trainer.rundir import RunDirectory, RunError
+
+st.title("Generate")
+name = common.pick_run([row for row in run_files.list_runs(run_files.runs_dir()) if row["model"] != "?"])
+path = common.open_run(name) if name else None
+if path is None:
+    st.stop()
+
+import tensorflow as tf  # noqa: E402  (after the picker: the page answers before TensorFlow loads)
+
+from trainer.images import grid, png_bytes  # noqa: E402
+from trainer.models import get_family  # noqa: E402
+from trainer.sampling import checkpoint_epochs, generate, latent_noise, parse_label  # noqa: E402
+
+run = RunDirectory(path)
+try:
+    epochs = sorted(checkpoint_epochs(run), reverse=True)
+except (OSError, ValueError, tf.errors.OpError):
+    epochs = []
+choices = (["final"] if run.generator_path.exists() else []) + epochs
+if not choices:
+    st.info("This run has no generator yet: one appears when its first epoch ends.")
+    st.stop()
+choice = st.selectbox("Generator", choices, format_func=lambda item: "final generator" if item == "final"
+                      else f"checkpoint of epoch {item}")
+epoch = None if choice == "final" else choice
+stamped = run.generator_path if epoch is None else run.checkpoints_dir / "checkpoint"
+try:
+    generator, config = common.cached_generator(str(path), epoch, stamped.stat().st_mtime)
+except (RunError, OSError, ValueError, tf.errors.OpError) as error:
+    st.error(f"Cannot load this generator: {error}")
+    st.stop()
+conditional = get_family(config.model).CONDITIONAL
+labels = list(config.label_names)
+num_classes = len(labels)
+
+
+def images_for(latent: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
+    return generate(generator, config, tf.constant(latent, tf.float32), tf.constant(one_hot, tf.float32))
+
+
+def noise(seed: int, count: int = 1) -> np.ndarray:
+    return latent_noise(int(seed), count, config.latent_dim).numpy()
+
+
+def one_hot(indices) -> np.ndarray:
+    return np.eye(num_classes, dtype=np.float32)[np.asarray(indices)]
+
+
+def slerp(start: np.ndarray, end: np.ndarray, steps: int) -> np.ndarray:
+    """Spherical interpolation: Gaussian noise lives near a sphere, and a straight line between
+    two points would cut through its low-probability middle and wash the images out."""
+    fractions = np.linspace(0.0, 1.0, steps)[:, None]
+    cosine = np.dot(start / np.linalg.norm(start), end / np.linalg.norm(end))
+    angle = np.arccos(np.clip(cosine, -1.0, 1.0))
+    if angle < 1e-6:
+        return (1 - fractions) * start + fractions * end
+    return (np.sin((1 - fractions) * angle) * start + np.sin(fractions * angle) * end) / np.sin(angle)
+
+
+def show(images: np.ndarray, rows: int, columns: int, stem: str, caption: str) -> None:
+    picture = png_bytes(grid(images, rows, columns))
+    st.image(picture, caption=caption, width=min(60 * columns, 700), output_format="PNG")
+    left, right = st.columns(2)
+    left.download_button("Download PNG", picture, file_name=f"{stem}.png", mime="image/png",
+                         icon=":material/image:")
+    array = io.BytesIO()
+    np.save(array, images)
+    right.download_button("Download .npy (N, H, W, C) in [0, 1]", array.getvalue(), file_name=f"{stem}.npy",
+                          mime="application/octet-stream", icon=":material/data_array:")
+
+
+samples_tab, morph_tab = st.tabs(["Samples", "Interpolate"])
+with samples_tab:
+    left, middle, right = st.columns(3)
+    label = left.selectbox("Label", labels, disabled=not conditional,
+                           help=None if conditional else f"{config.model} is unconditional")
+    count = middle.slider("How many", 1, 100, 20)
+    seed = right.number_input("Seed", min_value=0, value=0, key="sample-seed")
+    index = parse_label(label, labels) if conditional else 0
+    images = images_for(noise(seed, count), one_hot([index] * count))
+    show(images, -(-count // 10), min(count, 10), f"{name}-{label}-seed{seed}",
+         f"{count} samples of “{label}”, seed {seed}" if conditional else f"{count} samples, seed {seed}")
+
+with morph_tab:
+    modes = ["between two labels", "between two seeds"] if conditional else ["between two seeds"]
+    mode = st.radio("Interpolate", modes, horizontal=True)
+    steps = st.slider("Steps", 3, 20, 10)
+    left, middle, right = st.columns(3)
+    if mode == "between two labels":
+        start = left.selectbox("From label", labels, index=0)
+        end = middle.selectbox("To label", labels, index=min(1, num_classes - 1))
+        seed = right.number_input("Seed", min_value=0, value=0, key="morph-label-seed")
+        rows = 4
+        # The same noise along each row; the label input slides from one one-hot vector to the other.
+        fractions = np.linspace(0.0, 1.0, steps)[:, None]
+        mixture = (1 - fractions) * one_hot(labels.index(start)) + fractions * one_hot(labels.index(end))
+        latent = np.repeat(noise(seed, rows), steps, axis=0)
+        images = images_for(latent, np.tile(mixture, (rows, 1)))
+        show(images, rows, steps, f"{name}-{start}-to-{end}-seed{seed}",
+             f"“{start}” → “{end}”, one row per noise vector (seed {seed})")
+    else:
+        start_seed = left.number_input("From seed", min_value=0, value=0)
+        end_seed = middle.number_input("To seed", min_value=0, value=1)
+        latent = slerp(noise(start_seed)[0], noise(end_seed)[0], steps)
+        # One row per label, so the same path through noise space shows every label's style change.
+        rows = num_classes if conditional else 1
+        images = images_for(np.tile(latent, (rows, 1)), one_hot(np.repeat(np.arange(rows), steps)))
+        show(images, rows, steps, f"{name}-seed{start_seed}-to-seed{end_seed}",
+             f"seed {start_seed} → seed {end_seed}" + (", one row per label" if conditional else ""))

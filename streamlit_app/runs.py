@@ -1,0 +1,254 @@
+"""What the app does to run directories: list them with their real state, start, stop, resume
+and delete trainings, and run the slower commands (`eval`, `tstr`) in the background.
+
+Plain Python over the run directory format of trainer/rundir.py, with no Streamlit and no
+TensorFlow, so that the pages which only read files start at once and the tests can call it
+directly. Every training or job is a `python -m trainer ...` process of its own, in a new
+session, so it outlives the page, the browser tab and the app itself.
+
+A name that comes from the user always goes through `run_path`, which allows only a plain
+directory name directly inside the runs directory: nothing outside it can be read, written or
+deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from trainer.config import TrainConfig
+from trainer.rundir import RUN_NAME_PATTERN, RunDirectory, RunError, atomic_write, read_json
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+LAUNCH_FILE = "launch.json"  # pid and command of the last training the app started here
+TRAINING_LOG = "train.log"
+JOB_OUTPUTS = {"eval": "metrics.json", "tstr": "tstr.json"}  # the commands the app runs on a run
+# Options the start form offers, in its order; everything else keeps the family's default.
+FORM_OPTIONS = ("dataset", "model", "epochs", "batch_size", "lr", "d_steps", "g_steps",
+                "limit_per_class", "seed")
+
+
+def runs_dir() -> Path:
+    """GANVAS_RUNS_DIR, or `runs/` under the current directory as for the trainer."""
+    return Path(os.environ.get("GANVAS_RUNS_DIR", "runs")).resolve()
+
+
+def classifiers_dir() -> Path:
+    return Path(os.environ.get("GANVAS_CLASSIFIERS_DIR", "classifiers")).resolve()
+
+
+def run_path(root: Path, name: str) -> Path:
+    """The directory of run `name`, refusing anything but a plain name inside `root` (also a
+    symbolic link that points elsewhere)."""
+    if not isinstance(name, str) or not RUN_NAME_PATTERN.fullmatch(name):
+        raise RunError(f"{name!r} is not a run name: use letters, digits, '.', '_' and '-'")
+    root = Path(root).resolve()
+    path = root / name
+    if path.resolve().parent != root:
+        raise RunError(f"{name!r} points outside {root}")
+    return path
+
+
+def process_alive(pid, marker: str = "trainer") -> bool:
+    """Whether `pid` is still a live `python -m trainer` process. A process this app started
+    and that has ended is reaped here, or it would linger as a zombie that looks alive; the
+    command line check keeps a recycled pid from passing for the trainer."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return False
+    except ChildProcessError:
+        pass  # not our child: the kernel answers below
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (macOS): trust the signal
+    return marker.encode() in command
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+    # Progress bars redraw a line with carriage returns; keep only what was drawn last.
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.splitlines()[-lines:])
+
+
+def run_state(path: Path) -> dict:
+    """The run's status.json, corrected for what the file cannot say by itself:
+    - `starting`: the app launched a training that has not written its status yet;
+    - `interrupted`: the status says running but the process is gone (`kill -9`, a crash,
+      a reboot): the last finished epoch is safe and the run can be resumed;
+    - `failed` with the log's last lines, for a training that died before writing anything;
+    - `unknown`: a run directory without status.json (an older version, or copied files)."""
+    run = RunDirectory(path)
+    status = run.status()
+    status = status if isinstance(status, dict) else {}
+    launch = read_json(path / LAUNCH_FILE, default={}) or {}
+    launched_after_status = launch.get("started", 0) > status.get("updated", 0)
+    if launched_after_status and process_alive(launch.get("pid")):
+        # Until the new process writes its own status, the file still describes the last one.
+        return {**status, "state": "starting", "pid": launch["pid"]}
+    state = status.get("state")
+    if state == "running" and not process_alive(status.get("pid")):
+        return {**status, "state": "interrupted",
+                "error": "the training process ended without saying why (killed, or the machine "
+                         "restarted); the last finished epoch is kept: resume it"}
+    if launched_after_status:
+        return {**status, "state": "failed",
+                "error": "the training ended before its first epoch:\n" + log_tail(path / TRAINING_LOG)}
+    if state is None:
+        return {"state": "unknown", "error": "no status.json: written by an older version, or copied"}
+    return status
+
+
+def load_config(path: Path) -> TrainConfig | None:
+    try:
+        return TrainConfig.load(path)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def latest_label_accuracy(path: Path, history: list[dict]) -> float | None:
+    """From metrics.json (`trainer eval`) when it is newer than the last evaluated epoch in
+    the history (`--eval-every`), else from the history."""
+    metrics = read_json(path / "metrics.json", default={}) or {}
+    evaluated = [record for record in history if "label_accuracy" in record]
+    if evaluated and evaluated[-1]["epoch"] > (metrics.get("epoch") or 0):
+        return evaluated[-1]["label_accuracy"]
+    return metrics.get("label_accuracy")
+
+
+def summary(path: Path) -> dict:
+    """One row of the Runs table."""
+    config = load_config(path)
+    state = run_state(path)
+    history = RunDirectory(path).history()
+    return dict(
+        name=path.name,
+        dataset=config.dataset if config else "?",
+        model=config.model if config else "?",
+        state=state.get("state"),
+        epoch=state.get("epoch", len(history)),
+        epochs=state.get("epochs", config.epochs if config else None),
+        updated=state.get("updated"),
+        label_accuracy=latest_label_accuracy(path, history),
+    )
+
+
+def list_runs(root: Path) -> list[dict]:
+    """Every run directory under `root`, most recently updated first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    rows = [summary(path) for path in root.iterdir()
+            if path.is_dir() and RUN_NAME_PATTERN.fullmatch(path.name)
+            and any((path / name).exists() for name in ("config.json", LAUNCH_FILE))]
+    return sorted(rows, key=lambda row: row["updated"] or 0, reverse=True)
+
+
+def _spawn(command: list[str], log_path: Path) -> int:
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return process.pid
+
+
+def start_training(root: Path, name: str, options: dict) -> int:
+    """Launch `python -m trainer train` into a new run `name`; returns its pid. `options` maps
+    TrainConfig fields to values; None or "" keeps the family's default."""
+    path = run_path(root, name)
+    if path.exists():
+        raise RunError(f"a run named {name!r} already exists; choose another name")
+    known = {field for field in TrainConfig.__dataclass_fields__}
+    command = [sys.executable, "-m", "trainer", "train", "--runs-dir", str(Path(root).resolve()), "--run-name", name]
+    for key, value in options.items():
+        if key not in known:
+            raise RunError(f"unknown training option {key!r}")
+        if value not in (None, ""):
+            command += ["--" + key.replace("_", "-"), str(value)]
+    path.mkdir(parents=True)
+    return _record_launch(path, command)
+
+
+def resume_training(root: Path, name: str, epochs: int | None = None) -> int:
+    path = run_path(root, name)
+    state = run_state(path)["state"]
+    if state in ("running", "starting"):
+        raise RunError(f"{name} is already training")
+    if load_config(path) is None:
+        raise RunError(f"{name} has no readable config.json: it cannot be resumed")
+    command = [sys.executable, "-m", "trainer", "train", "--runs-dir", str(Path(root).resolve()),
+               "--run-name", name, "--resume"]
+    if epochs:
+        command += ["--epochs", str(int(epochs))]
+    return _record_launch(path, command)
+
+
+def _record_launch(path: Path, command: list[str]) -> int:
+    pid = _spawn(command, path / TRAINING_LOG)
+    atomic_write(path / LAUNCH_FILE, json.dumps(dict(pid=pid, command=command, started=time.time())))
+    return pid
+
+
+def stop_training(root: Path, name: str) -> None:
+    """SIGTERM, as Ctrl-C would: the trainer saves a checkpoint mid-epoch and marks the run
+    stopped; it takes a moment, so the state changes shortly after."""
+    path = run_path(root, name)
+    state = run_state(path)
+    if state["state"] not in ("running", "starting"):
+        raise RunError(f"{name} is not training (it is {state['state']})")
+    os.kill(state["pid"], signal.SIGTERM)
+
+
+def delete_run(root: Path, name: str) -> None:
+    path = run_path(root, name)
+    if not path.is_dir():
+        raise RunError(f"there is no run {name!r}")
+    if run_state(path)["state"] in ("running", "starting"):
+        raise RunError(f"{name} is training: stop it before deleting it")
+    shutil.rmtree(path)
+
+
+def job_state(path: Path, job: str) -> dict:
+    """`{"state": "running" | "finished" | "failed" | "none", "log": ...}` of a background job."""
+    record = read_json(path / f"{job}.job.json", default=None)
+    if not record:
+        return {"state": "none"}
+    if process_alive(record.get("pid")):
+        return {"state": "running", **record}
+    output = path / JOB_OUTPUTS[job]
+    finished = output.exists() and output.stat().st_mtime >= record.get("started", 0)
+    return {"state": "finished" if finished else "failed", "log": log_tail(path / f"{job}.log"), **record}
+
+
+def start_job(root: Path, name: str, job: str, arguments: list[str] = ()) -> int:
+    """Run `python -m trainer <job> --run <name> ...` in the background (`eval` writes
+    metrics.json, `tstr` writes tstr.json)."""
+    if job not in JOB_OUTPUTS:
+        raise RunError(f"unknown job {job!r}")
+    path = run_path(root, name)
+    if job_state(path, job)["state"] == "running":
+        raise RunError(f"{job} is already running for {name}")
+    command = [sys.executable, "-m", "trainer", job, "--run", str(path), *map(str, arguments)]
+    if job == "eval":
+        command += ["--classifiers-dir", str(classifiers_dir())]
+    (path / f"{job}.log").unlink(missing_ok=True)
+    pid = _spawn(command, path / f"{job}.log")
+    atomic_write(path / f"{job}.job.json", json.dumps(dict(pid=pid, command=command, started=time.time())))
+    return pid

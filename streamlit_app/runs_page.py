@@ -1,0 +1,130 @@
+"""Runs: every run at a glance; start, stop, resume and delete trainings."""
+
+import datetime
+
+import streamlit as st
+
+from streamlit_app import common
+from streamlit_app import runs as run_files
+from trainer.models import FAMILIES
+from trainer.rundir import RunError
+
+root = run_files.runs_dir()
+st.title("Runs")
+st.caption(f"Run directories in `{root}`")
+if "flash" in st.session_state:
+    st.success(st.session_state.pop("flash"))
+
+
+def table(rows):
+    return [dict(row, progress=(row["epoch"] or 0) / row["epochs"] if row["epochs"] else 0.0,
+                 updated=datetime.datetime.fromtimestamp(row["updated"]) if row["updated"] else None,
+                 label_accuracy=100 * row["label_accuracy"] if row["label_accuracy"] is not None else None)
+            for row in rows]
+
+
+def actions(rows):
+    """Stop, resume or delete the chosen run; what is offered depends on its state."""
+    name = common.pick_run(rows)
+    path = common.open_run(name)
+    if path is None:
+        return
+    state = run_files.run_state(path)
+    common.show_state(state)
+    live = state["state"] in common.LIVE_STATES
+    stop_column, resume_column, delete_column = st.columns(3)
+    if stop_column.button("Stop", disabled=not live, icon=":material/stop:",
+                          help="save a checkpoint now and mark the run stopped"):
+        run_files.stop_training(root, name)
+        st.toast(f"Stopping {name}: it saves a checkpoint first")
+    epochs = state.get("epochs") or 1
+    more = resume_column.number_input("Train until epoch", min_value=1, value=int(epochs), disabled=live,
+                                      key=f"resume-epochs-{name}")
+    if resume_column.button("Resume", disabled=live, icon=":material/play_arrow:"):
+        run_files.resume_training(root, name, more)
+        st.toast(f"Resuming {name}")
+        st.rerun()
+    confirm = delete_column.checkbox(f"Yes, delete {name} and all its files", disabled=live, key=f"confirm-{name}")
+    if delete_column.button("Delete", disabled=live or not confirm, icon=":material/delete:", type="primary"):
+        run_files.delete_run(root, name)
+        st.session_state.pop("run", None)
+        st.toast(f"Deleted {name}")
+        st.rerun()
+    log = run_files.log_tail(path / run_files.TRAINING_LOG)
+    if log:
+        with st.expander("Training log (last lines)"):
+            st.code(log, language=None)
+
+
+def start_form(existing):
+    with st.form("start"):
+        st.subheader("Start a new training")
+        left, middle, right = st.columns(3)
+        dataset = left.selectbox("Data set", ["mnist", "fashion_mnist", "folder"],
+                                 help="folder: a folder of class subfolders, PATH/<label>/<image>")
+        folder = left.text_input("Folder (for the folder data set)", placeholder="/path/to/images")
+        model = left.selectbox("Model family", list(FAMILIES),
+                               format_func=lambda name: f"{name}: {FAMILIES[name][1]}")
+        epochs = middle.number_input("Epochs", min_value=1, value=10)
+        batch_size = middle.number_input("Batch size (0: the family's)", min_value=0, value=0)
+        lr = middle.number_input("Learning rate (0: the family's)", min_value=0.0, value=0.0, format="%.5f",
+                                 step=1e-4)
+        d_steps = right.number_input("Discriminator steps (0: the family's)", min_value=0, value=0,
+                                     help="Metropolia thesis: 5 D steps per G step")
+        g_steps = right.number_input("Generator steps (0: the family's)", min_value=0, value=0,
+                                     help="Sony thesis: 2 G steps per D step")
+        limit = right.number_input("Images per class (0: all)", min_value=0, value=0,
+                                   help="a class-balanced subset, as the Sony thesis's 10k/20k/30k phases")
+        seed = right.number_input("Seed", min_value=0, value=0)
+        name = st.text_input("Run name (empty: DATASET-MODEL-N)")
+        if not st.form_submit_button("Start training", type="primary", icon=":material/rocket_launch:"):
+            return
+    dataset_name = f"folder:{folder.strip()}" if dataset == "folder" else dataset
+    if dataset == "folder" and not folder.strip():
+        st.error("Name the image folder for the folder data set.")
+        return
+    if not name:
+        stem = (folder.strip().rstrip("/").rsplit("/", 1)[-1] or "folder") if dataset == "folder" else dataset
+        number = 1
+        while f"{stem}-{model}-{number}" in existing:
+            number += 1
+        name = f"{stem}-{model}-{number}"
+    options = dict(dataset=dataset_name, model=model, epochs=epochs, batch_size=batch_size or None,
+                   lr=lr or None, d_steps=d_steps or None, g_steps=g_steps or None,
+                   limit_per_class=limit or None, seed=seed)
+    try:
+        pid = run_files.start_training(root, name, options)
+    except RunError as error:
+        st.error(str(error))
+        return
+    st.session_state["run"] = name
+    st.session_state["flash"] = f"Started {name} (process {pid}); it appears above within seconds."
+    st.rerun()  # the table refreshes itself only while something trains
+
+
+rows = run_files.list_runs(root)
+any_live = any(row["state"] in common.LIVE_STATES for row in rows)
+
+
+@st.fragment(run_every=common.REFRESH_SECONDS if any_live else None)
+def overview():
+    rows = run_files.list_runs(root)
+    if rows:
+        st.dataframe(
+            table(rows), hide_index=True, width="stretch",
+            column_order=("name", "dataset", "model", "state", "progress", "epoch", "epochs", "updated",
+                          "label_accuracy"),
+            column_config={
+                "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
+                "updated": st.column_config.DatetimeColumn("last update", format="YYYY-MM-DD HH:mm:ss"),
+                "label_accuracy": st.column_config.NumberColumn("label accuracy", format="%.1f %%"),
+            })
+        actions(rows)
+    else:
+        st.info("No runs yet: start one below.")
+    if any_live and not any(row["state"] in common.LIVE_STATES for row in rows):
+        st.rerun(scope="app")  # nothing is training any more: stop refreshing
+
+
+overview()
+start_form({row["name"] for row in rows})

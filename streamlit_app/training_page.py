@@ -1,0 +1,154 @@
+"""Training: both networks learning, live while the run trains (the Metropolia thesis's web view).
+
+Reads only history.jsonl, status.json and samples/; refreshes itself every two seconds while
+the run is training and not at all otherwise.
+"""
+
+import io
+import re
+
+import pandas as pd
+import streamlit as st
+
+from streamlit_app import common
+from streamlit_app import runs as run_files
+from trainer.rundir import RunDirectory
+
+SAMPLE_NAME = re.compile(r"epoch_(\d+)\.png")
+GIF_FRAME_MILLISECONDS = 250
+
+st.title("Training")
+name = common.pick_run(run_files.list_runs(run_files.runs_dir()))
+if name is None:
+    st.stop()
+path = common.open_run(name)
+if path is None:
+    st.stop()
+live = run_files.run_state(path)["state"] in common.LIVE_STATES
+
+
+def sample_files(path) -> dict[int, object]:
+    try:
+        files = list((path / "samples").iterdir())
+    except FileNotFoundError:
+        return {}
+    matches = ((SAMPLE_NAME.fullmatch(file.name), file) for file in files)
+    return dict(sorted((int(match.group(1)), file) for match, file in matches if match))
+
+
+def evolution_gif(files) -> bytes:
+    """Every epoch's grid as one looping GIF, the last frame held longer."""
+    from PIL import Image
+
+    frames = [Image.open(file).convert("RGB") for file in files]
+    buffer = io.BytesIO()
+    durations = [GIF_FRAME_MILLISECONDS] * (len(frames) - 1) + [2000]
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
+    return buffer.getvalue()
+
+
+def header(state, history, config):
+    epoch, epochs = state.get("epoch") or len(history), state.get("epochs") or (config.epochs if config else 0)
+    title = f"{common.STATE_ICONS.get(state['state'], '')} **{state['state']}**"
+    if config:
+        title += f" · {config.model} on {config.dataset}"
+    st.markdown(f"{title} · epoch {epoch} of {epochs} · updated {common.age(state.get('updated'))}")
+    if epochs:
+        remaining = ""
+        if state["state"] == "running" and history:
+            seconds = sum(record.get("seconds", 0) for record in history[-5:]) / len(history[-5:])
+            remaining = f" · about {seconds * (epochs - epoch) / 60:.1f} min left"
+        st.progress(min(epoch / epochs, 1.0), text=f"{epoch}/{epochs} epochs{remaining}")
+    common.show_state(state)
+
+
+def chart(container, frame, columns, title, height=300):
+    """A Vega-Lite chart of some history columns against the epoch. Written as a spec rather
+    than st.line_chart, which reshapes the data in Python and took most of this page's time."""
+    spec = {
+        "mark": {"type": "line", "point": len(frame) < 30, "tooltip": True},
+        "transform": [{"fold": columns, "as": ["series", "value"]}],
+        "encoding": {
+            "x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1, "title": "epoch"}},
+            "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
+            "color": {"field": "series", "type": "nominal", "title": None, "legend": {"orient": "top"}},
+        },
+    }
+    if title:
+        container.markdown(title)
+    container.vega_lite_chart(frame[["epoch", *columns]].dropna(), spec, width="stretch", height=height)
+
+
+def charts(history):
+    frame = pd.DataFrame(history)
+    last = history[-1]
+    columns = st.columns(4)
+    for column, (key, label) in zip(columns, [("d_loss", "D loss"), ("g_loss", "G loss"),
+                                              ("d_real", "D(x)"), ("d_fake", "D(G(z))")]):
+        previous = history[-2][key] if len(history) > 1 else None
+        column.metric(label, f"{last[key]:.3f}", None if previous is None else f"{last[key] - previous:+.3f}",
+                      delta_color="off")
+    left, right = st.columns(2)
+    chart(left, frame, ["d_loss", "g_loss"], "**Losses**")
+    chart(right, frame, ["d_real", "d_fake"], "**Discriminator outputs:** D(x) on real, D(G(z)) on generated images")
+    if "seconds" in frame:
+        chart(left, frame, ["seconds"], "**Seconds per epoch**", height=240)
+    evaluated = [key for key in ("label_accuracy", "frechet_distance") if key in frame]
+    if evaluated:
+        right.markdown("**Classifier's verdict** (with `--eval-every`)")
+        for key in evaluated:
+            chart(right, frame, [key], "", height=200)
+    else:
+        right.caption("Label accuracy and Fréchet distance appear here when the run trains with "
+                      "`--eval-every K`; `trainer eval` scores the final generator (Classifier page).")
+
+
+def samples(path, name):
+    files = sample_files(path)
+    if not files:
+        st.info("The first sample grid appears when the first epoch ends.")
+        return
+    epochs = list(files)
+    key, latest_key = f"sample-epoch-{name}", f"sample-latest-{name}"
+    # Follow the newest grid as it arrives, unless the user moved the slider back.
+    if st.session_state.get(key) not in files or st.session_state.get(key) == st.session_state.get(latest_key):
+        st.session_state[key] = epochs[-1]
+    st.session_state[latest_key] = epochs[-1]
+    left, right = st.columns([2, 1])
+    with right:
+        st.markdown("**Samples**: fixed noise, one row per label, the same noise in each column")
+        epoch = epochs[0]
+        if len(epochs) > 1:
+            epoch = st.select_slider("Epoch", options=epochs, key=key)
+        st.download_button("Download the evolution (GIF)", data=lambda: evolution_gif(list(files.values())),
+                           file_name=f"{name}.gif", mime="image/gif", icon=":material/animated_images:")
+    try:
+        left.image(files[epoch].read_bytes(), caption=f"epoch {epoch}", width=420, output_format="PNG")
+    except FileNotFoundError:
+        left.warning(f"The grid of epoch {epoch} was removed.")
+
+
+@st.fragment(run_every=common.REFRESH_SECONDS if live else None)
+def view():
+    if not path.is_dir():
+        st.warning(f"The run {name} is gone (deleted while you were looking at it).")
+        return
+    state = run_files.run_state(path)
+    config = run_files.load_config(path)
+    history = [record for record in RunDirectory(path).history()
+               if isinstance(record, dict) and {"epoch", "d_loss", "g_loss", "d_real", "d_fake"} <= set(record)]
+    if config is None:
+        st.warning("This run's config.json is missing or unreadable (an older version?): showing what is there.")
+    header(state, history, config)
+    if history:
+        charts(history)
+    elif state["state"] in common.LIVE_STATES:
+        st.info("Waiting for the first epoch to finish…")
+    else:
+        st.info("This run has no finished epoch in its history.")
+    samples(path, name)
+    if live and state["state"] not in common.LIVE_STATES:
+        st.rerun(scope="app")  # training ended: show the final state and stop refreshing
+
+
+view()

@@ -1,0 +1,237 @@
+"""The Streamlit app, page by page, against real small runs made by the trainer: finished,
+running, failed, one with a cut-off history.jsonl and one from an "older version"."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, train, wait_for
+from streamlit_app import runs as run_files
+from trainer.__main__ import main as trainer
+from trainer.rundir import RunDirectory, RunError
+
+APP = str(ROOT / "streamlit_app" / "app.py")
+SMALL = ("--dataset", "mnist", "--model", "cgan", "--limit-per-class", "30", "--batch-size", "50")
+
+
+@pytest.fixture(scope="module")
+def runs_root(tmp_path_factory, classifiers):
+    root = tmp_path_factory.mktemp("app") / "runs"
+    finished = train(root, *SMALL, "--epochs", "2", run_name="finished")
+    assert trainer(["eval", "--run", str(finished), "--n", "500", "--classifiers-dir", str(classifiers)]) == 0
+    assert trainer(["tstr", "--run", str(finished), "--sizes", "200", "--epochs", "1"]) == 0
+
+    failed = train(root, *SMALL, "--epochs", "1", run_name="failed")
+    config = json.loads((failed / "config.json").read_text())
+    config["lr"] = 1e30  # overflows at once: the trainer stops with a NaN loss
+    (failed / "config.json").write_text(json.dumps(config))
+    train(root, "--run-name", "failed", "--epochs", "2", "--resume", expect=1)
+
+    truncated = shutil.copytree(finished, root / "truncated")
+    text = (truncated / "history.jsonl").read_text()
+    (truncated / "history.jsonl").write_text(text[:len(text) - 20])  # the last line cut short
+
+    old = root / "old"  # an older version's run: fewer fields, no status, records without some keys
+    old.mkdir()
+    (old / "config.json").write_text(json.dumps(dict(dataset="mnist", model="cgan", epochs=3, retired_option=1)))
+    (old / "history.jsonl").write_text('{"epoch": 1, "d_loss": 1.2}\n')
+
+    # About a second an epoch, so that it stays running without filling the disk with grids.
+    running = run_files.start_training(root, "running", dict(
+        dataset="mnist", model="cgan", limit_per_class=2000, batch_size=50, epochs=100000))
+    wait_for(lambda: RunDirectory(root / "running").history(), what="the running run's first epoch")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANVAS_RUNS_DIR", str(root))
+        patch.setenv("GANVAS_CLASSIFIERS_DIR", str(classifiers))
+        yield root
+    os.kill(running, signal.SIGKILL)
+
+
+def open_page(page, run=None, timeout=60):
+    app = AppTest.from_file(APP, default_timeout=timeout)
+    if run:
+        app.session_state["run"] = run
+    app.run()
+    if page != "runs_page.py":
+        app.switch_page(page).run()
+    assert not app.exception, [exception.value for exception in app.exception]
+    return app
+
+
+def texts(app, kind):
+    return " ".join(str(element.value) for element in getattr(app, kind))
+
+
+def test_runs_page_lists_every_run_with_its_real_state(runs_root):
+    app = open_page("runs_page.py")
+    table = app.dataframe[0].value.set_index("name")
+    assert table.loc["finished", "state"] == "finished" and table.loc["finished", "epoch"] == 2
+    assert table.loc["finished", "label_accuracy"] > 0  # from metrics.json, as a percentage
+    assert table.loc["running", "state"] == "running"
+    assert table.loc["failed", "state"] == "failed"
+    assert table.loc["truncated", "state"] == "finished"
+    assert table.loc["old", "state"] == "unknown"
+
+
+@pytest.mark.parametrize("run", ["finished", "running", "failed", "truncated", "old"])
+def test_training_page_shows_every_kind_of_run(runs_root, run):
+    app = open_page("training_page.py", run)
+    charts, images = app.get("vega_lite_chart"), app.get("image")
+    if run == "old":
+        assert "older version" in texts(app, "warning") and "no finished epoch" in texts(app, "info")
+        assert not images
+        return
+    assert len(charts) >= 3 and len(images) == 1  # losses, D outputs, epoch time; the latest grid
+    if run == "failed":
+        assert "non-finite loss in epoch 2" in texts(app, "error")
+    if run in ("finished", "truncated"):
+        # The cut line is skipped, not fatal: the truncated copy shows one epoch fewer.
+        slider = app.get("select_slider")
+        assert slider and slider[0].value == 2
+        d_loss = next(metric for metric in app.metric if metric.label == "D loss")
+        assert (not d_loss.delta) == (run == "truncated")  # a change needs two epochs
+
+
+def test_training_page_scrubs_through_the_grids(runs_root):
+    app = open_page("training_page.py", "finished")
+    app.get("select_slider")[0].set_value(1).run()
+    assert not app.exception
+    assert app.get("image")[0].proto.imgs[0].caption == "epoch 1"
+
+
+def test_generate_page_draws_samples_and_morphs(runs_root):
+    app = open_page("generate_page.py", "finished", timeout=120)
+    assert len(app.get("image")) == 2  # the samples tab and the interpolation tab
+    assert "20 samples of “0”" in app.get("image")[0].proto.imgs[0].caption
+    label = next(box for box in app.selectbox if box.label == "Label")
+    label.set_value("7").run()
+    assert "“7”" in app.get("image")[0].proto.imgs[0].caption
+    app.radio[0].set_value("between two seeds").run()
+    assert not app.exception and "seed 0 → seed 1" in app.get("image")[1].proto.imgs[0].caption
+    assert len(app.get("download_button")) == 4
+
+
+def test_generate_page_loads_checkpoints_of_a_running_run(runs_root):
+    app = open_page("generate_page.py", "running", timeout=120)
+    generator = next(box for box in app.selectbox if box.label == "Generator")
+    assert all(isinstance(option, str) and option.startswith("checkpoint") for option in generator.options)
+    assert len(app.get("image")) == 2
+
+
+def test_classifier_page_shows_the_verdict_and_the_synthetic_table(runs_root):
+    app = open_page("classifier_page.py", "finished")
+    assert {"Test accuracy", "Label accuracy", "Fréchet distance", "Diversity"} <= {metric.label for metric in app.metric}
+    assert app.get("arrow_data_frame") or app.dataframe  # the TSTR table
+    assert "Gap real − synthetic at 200" in texts(app, "markdown")
+
+
+def test_classifier_page_button_scores_a_run(runs_root):
+    app = open_page("classifier_page.py", "truncated")
+    (runs_root / "truncated" / "metrics.json").unlink(missing_ok=True)
+    app.run()
+    assert "Not scored yet" in texts(app, "info")
+    app.number_input[0].set_value(300)
+    next(button for button in app.button if button.label == "Score the generator now").click().run()
+    wait_for(lambda: run_files.job_state(runs_root / "truncated", "eval")["state"] != "running", what="eval")
+    assert run_files.job_state(runs_root / "truncated", "eval")["state"] == "finished"
+    app.run()
+    assert "Label accuracy" in {metric.label for metric in app.metric}
+
+
+def test_deleted_run_and_bad_names_never_crash_a_page(runs_root):
+    shutil.copytree(runs_root / "finished", runs_root / "doomed")
+    for page in ("training_page.py", "generate_page.py", "classifier_page.py"):
+        app = open_page(page, "doomed", timeout=120)
+        shutil.rmtree(runs_root / "doomed", ignore_errors=True)
+        app.run()  # the run is gone: the page falls back to another run
+        assert not app.exception
+        shutil.copytree(runs_root / "finished", runs_root / "doomed", dirs_exist_ok=True)
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["run"] = "../../etc"
+    app.run()
+    assert not app.exception
+
+
+@pytest.mark.parametrize("name", ["../finished", "/etc", "a/b", ".hidden", "", "..", "escape"])
+def test_run_names_cannot_leave_the_runs_directory(runs_root, tmp_path, name):
+    (runs_root / "escape").unlink(missing_ok=True)
+    (runs_root / "escape").symlink_to(tmp_path)  # a link out of the runs directory
+    with pytest.raises(RunError):
+        run_files.delete_run(runs_root, name)
+    with pytest.raises(RunError):
+        run_files.start_training(runs_root, name, {})
+    assert tmp_path.exists() and (runs_root / "finished").exists()
+    (runs_root / "escape").unlink()
+
+
+def test_pages_that_only_read_files_do_not_import_tensorflow(runs_root):
+    script = (f"import sys; from streamlit.testing.v1 import AppTest\n"
+              f"app = AppTest.from_file({APP!r}, default_timeout=60); app.session_state['run'] = 'finished'; app.run()\n"
+              f"for page in ('training_page.py', 'classifier_page.py'):\n"
+              f"    app.switch_page(page).run(); assert not app.exception, app.exception\n"
+              f"print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["False", "False"]
+
+
+def test_start_stop_resume_and_delete_from_the_runs_page(runs_root):
+    app = open_page("runs_page.py")
+    form = {box.label: box for box in app.selectbox}
+    form["Model family"].set_value("cgan")
+    numbers = {box.label: box for box in app.number_input}
+    numbers["Epochs"].set_value(100000)
+    numbers["Batch size (0: the family's)"].set_value(50)
+    numbers["Images per class (0: all)"].set_value(2000)
+    next(box for box in app.text_input if box.label.startswith("Run name")).input("started")
+    next(button for button in app.button if button.label == "Start training").click().run()
+    assert not app.exception and "Started started" in texts(app, "success")
+    path = runs_root / "started"
+    pid = json.loads((path / run_files.LAUNCH_FILE).read_text())["pid"]
+    assert run_files.process_alive(pid)
+    wait_for(lambda: run_files.run_state(path)["state"] == "running" and RunDirectory(path).history(),
+             what="the new training's first epoch")
+
+    app = open_page("runs_page.py", "started")
+    next(button for button in app.button if button.label == "Stop").click().run()
+    wait_for(lambda: run_files.run_state(path)["state"] == "stopped", what="the stop")
+    wait_for(lambda: not run_files.process_alive(pid), what="the process to end")
+
+    app = open_page("runs_page.py", "started")
+    epoch = run_files.run_state(path)["epoch"]
+    next(button for button in app.button if button.label == "Resume").click().run()
+    resumed = json.loads((path / run_files.LAUNCH_FILE).read_text())["pid"]
+    assert resumed != pid and run_files.run_state(path)["state"] in ("starting", "running")
+    wait_for(lambda: run_files.run_state(path).get("epoch", 0) > epoch, what="the resumed training to go on")
+    os.kill(resumed, signal.SIGKILL)  # as a crash would: the app must notice the process is gone
+    wait_for(lambda: run_files.run_state(path)["state"] == "interrupted", what="the crash to show")
+
+    app = open_page("runs_page.py", "started")
+    assert "interrupted" in texts(app, "warning")
+    app.checkbox(key="confirm-started").check().run()
+    next(button for button in app.button if button.label == "Delete").click().run()
+    assert not app.exception and not path.exists()
+
+
+def test_the_app_renders_charts_and_grids_in_chromium(runs_root):
+    from browser import browser, streamlit_app
+
+    environment = {"GANVAS_RUNS_DIR": str(runs_root), "GANVAS_CLASSIFIERS_DIR": os.environ["GANVAS_CLASSIFIERS_DIR"]}
+    with streamlit_app(environment) as address, browser() as chromium:
+        page = chromium.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{address}/training?run=finished")
+        page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
+                               timeout=60000)
+        image = page.wait_for_selector('[data-testid="stImage"] img', timeout=60000)
+        page.wait_for_function("image => image.complete && image.naturalWidth > 100", arg=image, timeout=30000)
+        assert "finished" in page.inner_text('[data-testid="stMain"]')
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 3
+        assert not errors, errors
