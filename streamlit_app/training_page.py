@@ -4,7 +4,6 @@ Reads only history.jsonl, status.json and samples/; refreshes itself every two s
 the run is training and not at all otherwise.
 """
 
-import io
 import re
 
 import pandas as pd
@@ -12,10 +11,10 @@ import streamlit as st
 
 from streamlit_app import common
 from streamlit_app import runs as run_files
+from trainer.images import animated_gif
 from trainer.rundir import RunDirectory
 
 SAMPLE_NAME = re.compile(r"epoch_(\d+)\.png")
-GIF_FRAME_MILLISECONDS = 250
 
 st.title("Training")
 name = common.pick_run(run_files.list_runs(run_files.runs_dir()))
@@ -34,17 +33,6 @@ def sample_files(path) -> dict[int, object]:
         return {}
     matches = ((SAMPLE_NAME.fullmatch(file.name), file) for file in files)
     return dict(sorted((int(match.group(1)), file) for match, file in matches if match))
-
-
-def evolution_gif(files) -> bytes:
-    """Every epoch's grid as one looping GIF, the last frame held longer."""
-    from PIL import Image
-
-    frames = [Image.open(file).convert("RGB") for file in files]
-    buffer = io.BytesIO()
-    durations = [GIF_FRAME_MILLISECONDS] * (len(frames) - 1) + [2000]
-    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
-    return buffer.getvalue()
 
 
 def header(state, history, config):
@@ -120,7 +108,7 @@ def samples(path, name):
         epoch = epochs[0]
         if len(epochs) > 1:
             epoch = st.select_slider("Epoch", options=epochs, key=key)
-        st.download_button("Download the evolution (GIF)", data=lambda: evolution_gif(list(files.values())),
+        st.download_button("Download the evolution (GIF)", data=lambda: animated_gif(list(files.values())),
                            file_name=f"{name}.gif", mime="image/gif", icon=":material/animated_images:")
     try:
         left.image(files[epoch].read_bytes(), caption=f"epoch {epoch}", width=420, output_format="PNG")

@@ -105,6 +105,19 @@ def test_training_page_scrubs_through_the_grids(runs_root):
     assert app.get("image")[0].proto.imgs[0].caption == "epoch 1"
 
 
+def test_the_evolution_gif_has_a_frame_per_epoch(runs_root):
+    import io
+
+    from PIL import Image
+
+    from trainer.images import animated_gif
+
+    grids = sorted((runs_root / "finished" / "samples").glob("epoch_*.png"))
+    gif = Image.open(io.BytesIO(animated_gif(grids)))
+    assert gif.format == "GIF" and gif.n_frames == len(grids) == 2
+    assert gif.size == Image.open(grids[0]).size
+
+
 def test_generate_page_draws_samples_and_morphs(runs_root):
     app = open_page("generate_page.py", "finished", timeout=120)
     assert len(app.get("image")) == 2  # the samples tab and the interpolation tab

@@ -30,6 +30,15 @@ def assert_same_history(first, second):
             assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), (key, a, b)
 
 
+def assert_same_generator(first, second):
+    """The final generators (the averaged ones, for runs that average) draw the same images."""
+    from trainer.sampling import generate, grid_inputs, load_generator
+
+    (a, config), (b, _) = load_generator(first), load_generator(second)
+    latent, labels, _ = grid_inputs(config)
+    np.testing.assert_allclose(generate(a, config, latent, labels), generate(b, config, latent, labels), atol=1e-4)
+
+
 @pytest.mark.parametrize("model", ["gan", "cgan", "cdcgan-sony", "cdcgan"])
 def test_one_epoch_writes_a_complete_run_directory(runs_dir, model):
     path = train(runs_dir, *SMALL, "--model", model, "--epochs", "1")
@@ -65,7 +74,26 @@ def test_resume_continues_exactly(runs_dir):
     train(runs_dir, *SMALL, "--model", "cdcgan", "--epochs", "1", run_name="resumed")
     resumed = train(runs_dir, "--epochs", "3", "--resume", run_name="resumed")
     assert_same_history(RunDirectory(straight).history(), RunDirectory(resumed).history())
+    assert_same_generator(straight, resumed)
     assert RunDirectory(resumed).status()["state"] == "finished"
+
+
+def test_the_averaged_generator_is_the_one_that_samples_and_is_saved(runs_dir):
+    import tensorflow as tf
+
+    from trainer.models import get_family
+    from trainer.sampling import generate, grid_inputs, load_generator
+
+    path = train(runs_dir, *SMALL, "--model", "cgan", "--average-decay", "0.99", "--epochs", "2")
+    final, config = load_generator(path)
+    from_checkpoint, _ = load_generator(path, epoch=2)
+    trained = get_family("cgan").build_generator(config.latent_dim, config.image_shape, 10)
+    tf.train.Checkpoint(generator=trained).read(str(path / "checkpoints" / "ckpt-2")).expect_partial()
+    latent, labels, _ = grid_inputs(config)
+    images = {name: generate(model, config, latent, labels)
+              for name, model in (("final", final), ("checkpoint", from_checkpoint), ("trained", trained))}
+    np.testing.assert_allclose(images["final"], images["checkpoint"], atol=1e-6)
+    assert np.abs(images["final"] - images["trained"]).max() > 1e-3  # an average, not a copy
 
 
 def test_existing_run_is_refused_without_resume_or_overwrite(runs_dir, capsys):
@@ -115,7 +143,7 @@ def start_training(runs_dir, *args):
 
 # A few hundred iterations per epoch, one per graph call, so that signals land mid-epoch.
 SLOW = ("--dataset", "mnist", "--limit-per-class", "100", "--batch-size", "10", "--model", "cgan",
-        "--steps-per-call", "1", "--epochs", "3")
+        "--steps-per-call", "1", "--epochs", "3", "--average-decay", "0.9")
 
 
 def test_sigterm_mid_epoch_saves_and_resume_matches_an_uninterrupted_run(runs_dir):
@@ -130,6 +158,7 @@ def test_sigterm_mid_epoch_saves_and_resume_matches_an_uninterrupted_run(runs_di
     assert (run.checkpoints_dir / "interrupted" / "checkpoint").exists()
     train(runs_dir, "--resume", run_name="run")
     assert_same_history(RunDirectory(straight).history(), run.history())
+    assert_same_generator(straight, run.path)
 
 
 def test_kill_9_loses_at_most_the_epoch_in_progress(runs_dir):
@@ -150,6 +179,7 @@ def test_kill_9_loses_at_most_the_epoch_in_progress(runs_dir):
     train(runs_dir, "--resume", run_name="run")
     assert run.status()["state"] == "finished"
     assert_same_history(RunDirectory(straight).history(), run.history())
+    assert_same_generator(straight, run.path)
 
 
 def test_sample_writes_png_grids_and_raw_arrays(runs_dir, tmp_path):

@@ -34,6 +34,8 @@ class TrainConfig:
     d_steps: int | None = option(None, "discriminator steps per iteration (Metropolia thesis: 5)")
     g_steps: int | None = option(None, "generator steps per iteration (Sony thesis: 2)")
     loss: str | None = option(None, "bce (non-saturating) or hinge")
+    average_decay: float | None = option(None, "keep an exponential moving average of the generator's weights "
+                                               "with this decay and sample from it (0: off)")
     image_size: int | None = option(None, "resize images to SIZE x SIZE")
     channels: int | None = option(None, "1 (grayscale) or 3 (RGB); default: as the data")
     limit_per_class: int | None = option(None, "class-balanced subset: N images per class")

@@ -1,4 +1,4 @@
-"""Image grids and PNG files."""
+"""Image grids, PNG files and GIF animations."""
 
 from __future__ import annotations
 
@@ -41,3 +41,12 @@ def png_bytes(picture: np.ndarray) -> bytes:
 
 def save_png(path, picture: np.ndarray) -> None:
     atomic_write(path, png_bytes(picture))
+
+
+def animated_gif(png_files, frame_milliseconds: int = 250, last_frame_milliseconds: int = 2000) -> bytes:
+    """The pictures as one looping GIF (a run's grids, epoch after epoch), the last held longer."""
+    frames = [Image.open(file).convert("RGB") for file in png_files]
+    durations = [frame_milliseconds] * (len(frames) - 1) + [last_frame_milliseconds]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
+    return buffer.getvalue()

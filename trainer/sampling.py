@@ -71,6 +71,8 @@ def load_generator(run_dir: str | Path, epoch: int | None = None):
     config = TrainConfig.load(run.path)
     if epoch is None and run.generator_path.exists():
         import keras
+
+        import trainer.models.layers  # noqa: F401  (registers our layers, so that load_model knows them)
         return keras.models.load_model(run.generator_path, compile=False), config
     checkpoints = checkpoint_epochs(run)
     if not checkpoints:
@@ -82,5 +84,7 @@ def load_generator(run_dir: str | Path, epoch: int | None = None):
                        f"{', '.join(map(str, sorted(checkpoints)))}")
     family = get_family(config.model)
     generator = family.build_generator(config.latent_dim, config.image_shape, len(config.label_names))
-    tf.train.Checkpoint(generator=generator).read(checkpoints[epoch]).expect_partial()
+    # Runs that average the generator's weights sample from the average (see trainer/train.py).
+    name = "average_generator" if config.average_decay else "generator"
+    tf.train.Checkpoint(**{name: generator}).read(checkpoints[epoch]).expect_partial()
     return generator, config

@@ -108,6 +108,12 @@ class GANTrainer:
         keras.utils.set_random_seed(config.seed)  # the same initial weights for the same seed
         with self.strategy.scope():
             self.generator = self.family.build_generator(config.latent_dim, config.image_shape, self.num_classes)
+            # The generator that samples, checkpoints and generator.keras show: a moving average
+            # of the trained one's weights when --average-decay is on, else the trained one.
+            self.sampler = self.generator
+            if config.average_decay:
+                self.sampler = self.family.build_generator(config.latent_dim, config.image_shape, self.num_classes)
+                self.sampler.set_weights(self.generator.get_weights())
             self.discriminator = self.family.build_discriminator(config.image_shape, self.num_classes)
             self.g_optimizer = self._optimizer()
             self.d_optimizer = self._optimizer()
@@ -122,6 +128,7 @@ class GANTrainer:
         self.first_bad_step = tf.Variable(-1, dtype=tf.int64, trainable=False)
         self.checkpoint = tf.train.Checkpoint(
             generator=self.generator, discriminator=self.discriminator,
+            **({"average_generator": self.sampler} if config.average_decay else {}),
             g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
             epoch=self.epoch, step_in_epoch=self.step_in_epoch, global_step=self.global_step,
             sums=self.sums, epoch_seconds=self.epoch_seconds,
@@ -238,6 +245,19 @@ class GANTrainer:
             counts = tf.constant([self.config.d_steps, self.config.g_steps], tf.float64)
             self.sums.assign_add(tf.concat([totals, counts], 0))
             self.global_step.assign_add(1)
+            if self.config.average_decay:
+                self._update_average()
+
+    def _update_average(self):
+        """sampler = decay * sampler + (1 - decay) * generator, batch-norm statistics included.
+        GAN weights orbit a good solution rather than settle on it; their average sits nearer
+        the middle (Yazıcı et al. 2019, "The unusual effectiveness of averaging in GAN training").
+        The decay ramps up as in tf.train.ExponentialMovingAverage with num_updates, so that the
+        first epochs are not dragged back towards the random initial weights."""
+        step = tf.cast(self.global_step, tf.float32)
+        decay = tf.minimum(self.config.average_decay, (1.0 + step) / (10.0 + step))
+        for average, current in zip(self.sampler.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * tf.cast(current, average.dtype))
 
     # ---- the epochs ------------------------------------------------------------------------
 
@@ -269,7 +289,7 @@ class GANTrainer:
                 record = self._run_epoch(epoch, progress)
                 history.append(record)
                 self._write_epoch_outputs(record, history, writer)
-            save_model(self.generator, run.generator_path)
+            save_model(self.sampler, run.generator_path)
             shutil.rmtree(run.checkpoints_dir / "interrupted", ignore_errors=True)
             run.write_status("finished", int(self.epoch), config.epochs)
         finally:
@@ -316,7 +336,7 @@ class GANTrainer:
         resumed run trims history back to the checkpoint and redoes the epoch identically."""
         epoch = record["epoch"]
         if self.evaluator is not None and epoch % self.config.eval_every == 0:
-            metrics = self.evaluator(self.generator)
+            metrics = self.evaluator(self.sampler)
             record.update(frechet_distance=round(metrics["frechet_distance"], 4),
                           diversity=round(metrics["diversity_mean"], 4))
             if "label_accuracy" in metrics:
@@ -324,7 +344,7 @@ class GANTrainer:
             self.log("         " + "  ".join(f"{key} {record[key]}" for key in
                                               ("label_accuracy", "frechet_distance", "diversity") if key in record))
         latent, labels, rows = grid_inputs(self.config)
-        picture = grid(generate(self.generator, self.config, latent, labels), rows, 10)
+        picture = grid(generate(self.sampler, self.config, latent, labels), rows, 10)
         save_png(self.run.sample_path(epoch), picture)
         self.run.write_history(history)
         with writer.as_default(step=epoch):
