@@ -33,23 +33,27 @@ def actions(rows):
     common.show_state(state)
     live = state["state"] in common.LIVE_STATES
     stop_column, resume_column, delete_column = st.columns(3)
-    if stop_column.button("Stop", disabled=not live, icon=":material/stop:",
-                          help="save a checkpoint now and mark the run stopped"):
-        run_files.stop_training(root, name)
-        st.toast(f"Stopping {name}: it saves a checkpoint first")
-    epochs = state.get("epochs") or 1
-    more = resume_column.number_input("Train until epoch", min_value=1, value=int(epochs), disabled=live,
-                                      key=f"resume-epochs-{name}")
-    if resume_column.button("Resume", disabled=live, icon=":material/play_arrow:"):
-        run_files.resume_training(root, name, more)
-        st.toast(f"Resuming {name}")
-        st.rerun()
-    confirm = delete_column.checkbox(f"Yes, delete {name} and all its files", disabled=live, key=f"confirm-{name}")
-    if delete_column.button("Delete", disabled=live or not confirm, icon=":material/delete:", type="primary"):
-        run_files.delete_run(root, name)
-        st.session_state.pop("run", None)
-        st.toast(f"Deleted {name}")
-        st.rerun()
+    try:
+        if stop_column.button("Stop", disabled=not live, icon=":material/stop:",
+                              help="save a checkpoint now and mark the run stopped"):
+            run_files.stop_training(root, name)
+            st.toast(f"Stopping {name}: it saves a checkpoint first")
+        epochs = state.get("epochs") or 1
+        more = resume_column.number_input("Train until epoch", min_value=1, value=int(epochs), disabled=live,
+                                          key=f"resume-epochs-{name}")
+        if resume_column.button("Resume", disabled=live, icon=":material/play_arrow:"):
+            run_files.resume_training(root, name, more)
+            st.toast(f"Resuming {name}")
+            st.rerun()
+        confirm = delete_column.checkbox(f"Yes, delete {name} and all its files", disabled=live,
+                                         key=f"confirm-{name}")
+        if delete_column.button("Delete", disabled=live or not confirm, icon=":material/delete:", type="primary"):
+            run_files.delete_run(root, name)
+            st.session_state.pop("run", None)
+            st.toast(f"Deleted {name}")
+            st.rerun()
+    except RunError as error:  # the run changed since the page was drawn
+        st.error(str(error))
     log = run_files.log_tail(path / run_files.TRAINING_LOG)
     if log:
         with st.expander("Training log (last lines)"):

@@ -19,6 +19,10 @@ Choices, and why:
 - Hinge loss, the pairing with a projection discriminator that SN-GAN and BigGAN use; it beat
   the non-saturating loss here (95.8 % against 92.6 % label accuracy after 3 epochs).
 - Adam 2e-4 with beta1 0.5 (the DCGAN recipe) and one D step per G step.
+- No moving average of the generator's weights by default (`--average-decay`): at 0.999 it
+  lowered MNIST's Fréchet distance after 6 epochs (47.5 against 54.2) at the same label
+  accuracy (97.9 %), but on Fashion-MNIST label accuracy fell (86.9 % against 88.3 % after 8
+  epochs) and diversity with it (0.89 against 0.94).
 """
 
 import keras
