@@ -95,11 +95,9 @@ def run_state(path: Path) -> dict:
       a reboot): the last finished epoch is safe and the run can be resumed;
     - `failed` with the log's last lines, for a training that died before writing anything;
     - `unknown`: a run directory without status.json (an older version, or copied files)."""
-    run = RunDirectory(path)
-    status = run.status()
-    status = status if isinstance(status, dict) else {}
-    launch = read_json(path / LAUNCH_FILE, default={}) or {}
-    launched_after_status = launch.get("started", 0) > status.get("updated", 0)
+    status = read_dict(RunDirectory(path).status_path)
+    launch = read_dict(path / LAUNCH_FILE)
+    launched_after_status = (number(launch.get("started")) or 0) > (number(status.get("updated")) or 0)
     if launched_after_status and process_alive(launch.get("pid")):
         # Until the new process writes its own status, the file still describes the last one.
         return {**status, "state": "starting", "pid": launch["pid"]}
@@ -126,9 +124,9 @@ def load_config(path: Path) -> TrainConfig | None:
 def latest_label_accuracy(path: Path, history: list[dict]) -> float | None:
     """From metrics.json (`trainer eval`) when it is newer than the last evaluated epoch in
     the history (`--eval-every`), else from the history."""
-    metrics = read_json(path / "metrics.json", default={}) or {}
+    metrics = read_dict(path / "metrics.json")
     evaluated = [record for record in history if "label_accuracy" in record]
-    if evaluated and evaluated[-1]["epoch"] > (metrics.get("epoch") or 0):
+    if evaluated and (number(evaluated[-1].get("epoch")) or 0) > (number(metrics.get("epoch")) or 0):
         return evaluated[-1]["label_accuracy"]
     return metrics.get("label_accuracy")
 
@@ -143,11 +141,22 @@ def summary(path: Path) -> dict:
         dataset=config.dataset if config else "?",
         model=config.model if config else "?",
         state=state.get("state"),
-        epoch=state.get("epoch", len(history)),
-        epochs=state.get("epochs", config.epochs if config else None),
-        updated=state.get("updated"),
-        label_accuracy=latest_label_accuracy(path, history),
+        epoch=number(state.get("epoch", len(history))),
+        epochs=number(state.get("epochs", config.epochs if config else None)),
+        updated=number(state.get("updated")),
+        label_accuracy=number(latest_label_accuracy(path, history)),
     )
+
+
+def read_dict(path: Path) -> dict:
+    """A JSON object from a file; {} when it is missing, cut short or something else."""
+    value = read_json(path, default={})
+    return value if isinstance(value, dict) else {}
+
+
+def number(value):
+    """A figure read from a file, or None when the file holds something else (another version)."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def list_runs(root: Path) -> list[dict]:
@@ -227,13 +236,13 @@ def delete_run(root: Path, name: str) -> None:
 
 def job_state(path: Path, job: str) -> dict:
     """`{"state": "running" | "finished" | "failed" | "none", "log": ...}` of a background job."""
-    record = read_json(path / f"{job}.job.json", default=None)
+    record = read_dict(path / f"{job}.job.json")
     if not record:
         return {"state": "none"}
     if process_alive(record.get("pid")):
         return {"state": "running", **record}
     output = path / JOB_OUTPUTS[job]
-    finished = output.exists() and output.stat().st_mtime >= record.get("started", 0)
+    finished = output.exists() and output.stat().st_mtime >= (number(record.get("started")) or 0)
     return {"state": "finished" if finished else "failed", "log": log_tail(path / f"{job}.log"), **record}
 
 

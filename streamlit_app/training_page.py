@@ -36,7 +36,8 @@ def sample_files(path) -> dict[int, object]:
 
 
 def header(state, history, config):
-    epoch, epochs = state.get("epoch") or len(history), state.get("epochs") or (config.epochs if config else 0)
+    epoch = run_files.number(state.get("epoch")) or len(history)
+    epochs = run_files.number(state.get("epochs")) or (config.epochs if config else 0)
     title = f"{common.STATE_ICONS.get(state['state'], '')} **{state['state']}**"
     if config:
         title += f" · {config.model} on {config.dataset}"

@@ -139,8 +139,9 @@ def test_generate_page_loads_checkpoints_of_a_running_run(runs_root):
 
 def test_classifier_page_shows_the_verdict_and_the_synthetic_table(runs_root):
     app = open_page("classifier_page.py", "finished")
-    assert {"Test accuracy", "Label accuracy", "Fréchet distance", "Diversity"} <= {metric.label for metric in app.metric}
-    assert app.get("arrow_data_frame") or app.dataframe  # the TSTR table
+    labels = {metric.label for metric in app.metric}
+    assert {"Test accuracy", "Label accuracy", "Fréchet distance", "Diversity"} <= labels
+    assert app.dataframe[0].value["name"].tolist() == ["real_200", "synthetic_200", "real_200_synthetic_200"]
     assert "Gap real − synthetic at 200" in texts(app, "markdown")
 
 
@@ -185,7 +186,8 @@ def test_run_names_cannot_leave_the_runs_directory(runs_root, tmp_path, name):
 
 def test_pages_that_only_read_files_do_not_import_tensorflow(runs_root):
     script = (f"import sys; from streamlit.testing.v1 import AppTest\n"
-              f"app = AppTest.from_file({APP!r}, default_timeout=60); app.session_state['run'] = 'finished'; app.run()\n"
+              f"app = AppTest.from_file({APP!r}, default_timeout=60)\n"
+              f"app.session_state['run'] = 'finished'; app.run()\n"
               f"for page in ('training_page.py', 'classifier_page.py'):\n"
               f"    app.switch_page(page).run(); assert not app.exception, app.exception\n"
               f"print('tensorflow' in sys.modules, 'keras' in sys.modules)")
@@ -248,3 +250,18 @@ def test_the_app_renders_charts_and_grids_in_chromium(runs_root):
         assert "finished" in page.inner_text('[data-testid="stMain"]')
         assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 3
         assert not errors, errors
+
+
+def test_odd_status_files_do_not_break_the_runs_table(runs_root):
+    odd = shutil.copytree(runs_root / "finished", runs_root / "odd")
+    (odd / "status.json").write_text(json.dumps(dict(state="finished", epoch="two", epochs=None,
+                                                     updated="2024-01-01T00:00:00")))
+    (odd / "metrics.json").write_text("[1, 2")  # cut short
+    try:
+        app = open_page("runs_page.py")
+        table = app.dataframe[0].value.set_index("name")
+        assert table.loc["odd", "state"] == "finished"
+        for page in ("training_page.py", "classifier_page.py"):
+            open_page(page, "odd")  # asserts that no exception reached the page
+    finally:
+        shutil.rmtree(odd)
