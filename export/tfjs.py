@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from export.model_index import update_index
 from trainer.classifier import Classifier
 from trainer.models import get_family
 from trainer.rundir import RunDirectory, RunError, atomic_write, read_json
@@ -181,12 +182,3 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
         raise
     update_index(models_dir)
     return target
-
-
-def update_index(models_dir: Path) -> None:
-    """`index.json`, the list of models the page offers, rebuilt from the manifests present."""
-    entries = []
-    for manifest_path in sorted(models_dir.glob("*/manifest.json")):
-        manifest = json.loads(manifest_path.read_text())
-        entries.append({key: manifest[key] for key in ("name", "dataset", "model", "label_names", "bytes")})
-    atomic_write(models_dir / "index.json", json.dumps({"models": entries}, indent=2))

@@ -37,6 +37,7 @@ if [ ! -f web/node_modules/.package-lock.json ] || ! cmp -s web/package-lock.jso
   (cd web && npm ci --no-audit --no-fund --silent && cp package-lock.json node_modules/.ganvas-lock)
 fi
 bash web/tools/vendor.sh
+.venv/bin/python -m export.model_index   # web/models/index.json, the page's list of models
 
 log "data sets"
 bash scripts/fetch_data_sources.sh
