@@ -96,6 +96,43 @@ def test_the_averaged_generator_is_the_one_that_samples_and_is_saved(runs_dir):
     assert np.abs(images["final"] - images["trained"]).max() > 1e-3  # an average, not a copy
 
 
+def test_class_loss_teaches_the_discriminator_to_name_real_digits(runs_dir):
+    import tensorflow as tf
+
+    from trainer import data
+    from trainer.config import TrainConfig
+    from trainer.models import get_family
+
+    path = train(runs_dir, *SMALL, "--model", "cdcgan", "--class-loss-weight", "1", "--lr", "1e-3", "--epochs", "6")
+    config = TrainConfig.load(path)
+    assert config.class_loss_weight == 1.0
+    discriminator = get_family("cdcgan").build_discriminator(config.image_shape, 10, class_head=True)
+    tf.train.Checkpoint(discriminator=discriminator).read(str(path / "checkpoints" / "ckpt-6")).expect_partial()
+    test_set = data.load("mnist", "test", limit_per_class=50)
+    images = test_set.images.astype("float32") / 127.5 - 1.0
+    # The label input only feeds the real-or-fake projection; the head must read the digit itself.
+    blank = np.zeros((len(images), 10), "float32")
+    _, class_logits = discriminator({"image": images, "label": blank}, training=False)
+    accuracy = np.mean(np.argmax(class_logits, axis=1) == test_set.labels)
+    assert accuracy > 0.5, accuracy  # chance is 0.1; 36 steps on 300 images
+
+
+def test_a_run_from_before_the_class_loss_resumes_without_it(runs_dir):
+    path = train(runs_dir, *SMALL, "--model", "cdcgan", "--class-loss-weight", "0", "--epochs", "1")
+    config = json.loads((path / "config.json").read_text())
+    del config["class_loss_weight"], config["lr_decay_epochs"]  # as an older version wrote it
+    (path / "config.json").write_text(json.dumps(config))
+    train(runs_dir, "--resume", "--epochs", "2")  # a class head now would not match the checkpoint
+    assert json.loads((path / "config.json").read_text())["class_loss_weight"] == 0
+    assert len(RunDirectory(path).history()) == 2
+
+
+def test_class_loss_needs_a_family_with_a_class_head(runs_dir, capsys):
+    train(runs_dir, *SMALL, "--model", "cgan", "--class-loss-weight", "1", "--epochs", "1", expect=2)
+    assert "--class-loss-weight" in capsys.readouterr().err
+    assert not (runs_dir / "run" / "config.json").exists()
+
+
 def test_existing_run_is_refused_without_resume_or_overwrite(runs_dir, capsys):
     train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1")
     train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1", expect=2)
@@ -143,7 +180,7 @@ def start_training(runs_dir, *args):
 
 # A few hundred iterations per epoch, one per graph call, so that signals land mid-epoch.
 SLOW = ("--dataset", "mnist", "--limit-per-class", "100", "--batch-size", "10", "--model", "cgan",
-        "--steps-per-call", "1", "--epochs", "3", "--average-decay", "0.9")
+        "--steps-per-call", "1", "--epochs", "3", "--average-decay", "0.9", "--lr-decay-epochs", "2")
 
 
 def test_sigterm_mid_epoch_saves_and_resume_matches_an_uninterrupted_run(runs_dir):
@@ -159,6 +196,12 @@ def test_sigterm_mid_epoch_saves_and_resume_matches_an_uninterrupted_run(runs_di
     train(runs_dir, "--resume", run_name="run")
     assert_same_history(RunDirectory(straight).history(), run.history())
     assert_same_generator(straight, run.path)
+    # --lr-decay-epochs 2 of 3: the rate is still 1e-3 after epoch 1, half after 2, zero at the end.
+    import tensorflow as tf
+
+    rates = [tf.train.load_variable(str(run.checkpoints_dir / f"ckpt-{epoch}"),
+                                    "g_optimizer/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE") for epoch in (1, 2, 3)]
+    np.testing.assert_allclose(rates, [1e-3, 5e-4, 0.0], atol=1e-9)
 
 
 def test_kill_9_loses_at_most_the_epoch_in_progress(runs_dir):

@@ -13,6 +13,9 @@ import json
 from pathlib import Path
 
 STRATEGIES = ("default", "mirrored", "multiworker")
+# Options added after runs were first written, with the value that means "as before": a run
+# from an older version resumes with the recipe it started with, not with today's default.
+ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0}
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
@@ -34,6 +37,10 @@ class TrainConfig:
     d_steps: int | None = option(None, "discriminator steps per iteration (Metropolia thesis: 5)")
     g_steps: int | None = option(None, "generator steps per iteration (Sony thesis: 2)")
     loss: str | None = option(None, "bce (non-saturating) or hinge")
+    lr_decay_epochs: int = option(0, "let the learning rate fall linearly to 0 over the last N of --epochs (0: constant)")
+    class_loss_weight: float | None = option(None, "weight of an auxiliary classification loss (AC-GAN): D learns to "
+                                                   "name the label of real images, G to make fakes D names as asked "
+                                                   "(0: off)")
     average_decay: float | None = option(None, "keep an exponential moving average of the generator's weights "
                                                "with this decay and sample from it (0: off)")
     image_size: int | None = option(None, "resize images to SIZE x SIZE")
@@ -72,7 +79,7 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
-        data = json.loads(text)
+        data = {**ADDED_LATER, **json.loads(text)}
         known = {field.name for field in dataclasses.fields(cls)}
         # Runs written by an older or newer version may carry fields we no longer know.
         return cls(**{key: value for key, value in data.items() if key in known})

@@ -119,7 +119,9 @@ class GANTrainer:
             if config.average_decay:
                 self.sampler = self.family.build_generator(config.latent_dim, config.image_shape, self.num_classes)
                 self.sampler.set_weights(self.generator.get_weights())
-            self.discriminator = self.family.build_discriminator(config.image_shape, self.num_classes)
+            # With a class loss the discriminator also returns class logits (an AC-GAN head).
+            head = {"class_head": True} if config.class_loss_weight else {}
+            self.discriminator = self.family.build_discriminator(config.image_shape, self.num_classes, **head)
             self.g_optimizer = self._optimizer()
             self.d_optimizer = self._optimizer()
             # Built now, not on the first step, so that a checkpoint restores into them at once.
@@ -215,15 +217,25 @@ class GANTrainer:
             g_labels.append(labels)
         return self._update(real_batches, real_labels, d_latents, g_latents, g_labels)
 
+    def _discriminate(self, images, labels):
+        """D's real-or-fake logits, and the class loss of its AC-GAN head (0 without one)."""
+        outputs = self.discriminator(self._inputs(images, labels), training=True)
+        if not self.config.class_loss_weight:
+            return tf.cast(outputs, tf.float32), 0.0
+        logits, class_logits = outputs
+        class_loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels, tf.cast(class_logits, tf.float32)))
+        return tf.cast(logits, tf.float32), self.config.class_loss_weight * class_loss
+
     def _update(self, real_batches, real_labels, d_latents, g_latents, g_labels):
         """The D steps, then the G steps, on tensors only: the part XLA may compile."""
         d_loss = d_real = d_fake = g_loss = tf.constant(0.0)
         for real, labels, latent in zip(real_batches, real_labels, d_latents):
             with tf.GradientTape() as tape:
                 fake = self.generator(self._inputs(latent, labels), training=True)
-                real_logits = tf.cast(self.discriminator(self._inputs(real, labels), training=True), tf.float32)
-                fake_logits = tf.cast(self.discriminator(self._inputs(fake, labels), training=True), tf.float32)
-                loss = self.discriminator_loss(real_logits, fake_logits)
+                real_logits, class_loss = self._discriminate(real, labels)
+                fake_logits, _ = self._discriminate(fake, labels)  # the head learns from real images only
+                loss = self.discriminator_loss(real_logits, fake_logits) + class_loss
                 scaled_loss = self._scaled(self.d_optimizer, loss)
             self._apply(self.d_optimizer, self.discriminator, tape, scaled_loss)
             d_loss += loss
@@ -232,8 +244,8 @@ class GANTrainer:
         for latent, labels in zip(g_latents, g_labels):
             with tf.GradientTape() as tape:
                 fake = self.generator(self._inputs(latent, labels), training=True)
-                fake_logits = tf.cast(self.discriminator(self._inputs(fake, labels), training=True), tf.float32)
-                loss = self.generator_loss(fake_logits)
+                fake_logits, class_loss = self._discriminate(fake, labels)
+                loss = self.generator_loss(fake_logits) + class_loss
                 scaled_loss = self._scaled(self.g_optimizer, loss)
             self._apply(self.g_optimizer, self.generator, tape, scaled_loss)
             g_loss += loss
@@ -255,9 +267,21 @@ class GANTrainer:
             counts = tf.constant([self.config.d_steps, self.config.g_steps], tf.float64)
             self.sums.assign_add(tf.concat([totals, counts], 0))
             self.global_step.assign_add(1)
+            if self.config.lr_decay_epochs:
+                self._decay_learning_rate()
             if self.config.average_decay:
                 self._update_average()
             iteration += 1
+
+    def _decay_learning_rate(self):
+        """Linear decay to zero over the last lr_decay_epochs epochs. GAN weights keep circling
+        a good solution at a constant rate; shrinking the steps lets them settle near it."""
+        decay_steps = self.config.lr_decay_epochs * self.iterations_per_epoch
+        start = (self.config.epochs - self.config.lr_decay_epochs) * self.iterations_per_epoch
+        progress = tf.cast(self.global_step - start, tf.float32) / decay_steps
+        rate = self.config.lr * (1.0 - tf.clip_by_value(progress, 0.0, 1.0))
+        for optimizer in (self.g_optimizer, self.d_optimizer):
+            optimizer.learning_rate.assign(rate)
 
     def _update_average(self):
         """sampler = decay * sampler + (1 - decay) * generator, batch-norm statistics included.
@@ -282,6 +306,8 @@ class GANTrainer:
         self.checkpoint.restore(latest).assert_consumed()
         for optimizer in (self.g_optimizer, self.d_optimizer):
             optimizer.learning_rate.assign(self.config.lr)  # config.json, not the checkpoint, rules
+        if self.config.lr_decay_epochs:
+            self._decay_learning_rate()  # where the schedule stands, perhaps moved by a new --epochs
         self.log(f"resuming from {latest}: epoch {int(self.epoch) + 1}, "
                  f"iteration {int(self.step_in_epoch)} of {self.iterations_per_epoch}")
 
@@ -399,6 +425,11 @@ def record_dataset(config: TrainConfig, dataset: ImageDataset) -> TrainConfig:
     """The resolved config as it will be stored, with the data facts that readers need."""
     if config.loss not in LOSSES:
         raise RunError(f"unknown loss {config.loss!r}; choose one of: {', '.join(LOSSES)}")
+    if config.class_loss_weight and not getattr(get_family(config.model), "CLASS_HEAD", False):
+        raise RunError(f"--class-loss-weight needs a discriminator with a class head; {config.model} has none "
+                       f"(cdcgan has one)")
+    if not 0 <= config.lr_decay_epochs <= config.epochs:
+        raise RunError(f"--lr-decay-epochs must be between 0 and --epochs ({config.epochs})")
     for name in ("d_steps", "g_steps"):  # each step's noise seed is keyed by a slot below 32
         if not 1 <= getattr(config, name) <= 31:
             raise RunError(f"--{name.replace('_', '-')} must be between 1 and 31")

@@ -7,6 +7,8 @@ A family module defines
 - `build_generator(latent_dim, image_shape, num_classes)` and
   `build_discriminator(image_shape, num_classes)`: Keras models. The discriminator returns
   logits; the sigmoid its source ends with lives in the loss, where it is numerically stable.
+- optionally `CLASS_HEAD = True`: `build_discriminator(..., class_head=True)` then returns
+  [logits, class logits], for the auxiliary classification loss (`--class-loss-weight`).
 
 Every model takes its inputs by name: `latent` and `label` for the generator, `image` and
 `label` for the discriminator. `label` is a one-hot float vector rather than an index so that a

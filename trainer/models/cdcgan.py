@@ -18,6 +18,15 @@ Choices, and why:
   after 3 without it).
 - Hinge loss, the pairing with a projection discriminator that SN-GAN and BigGAN use; it beat
   the non-saturating loss here (95.8 % against 92.6 % label accuracy after 3 epochs).
+- An auxiliary classification loss beside the projection (AC-GAN, Odena et al. 2017;
+  `--class-loss-weight`, 1 by default): D's head learns to name the digit of real images, and G
+  is rewarded when D names its fakes as asked. The projection alone left label accuracy
+  swinging from epoch to epoch (95.3 % after 6 MNIST epochs on one machine, 97.9 % on another);
+  with the head, 98.3 % and 98.7 % for two seeds, Fréchet distance 60 against 114 and
+  diversity 0.90 against 0.82. The head learns from real images only: trained on fakes as well
+  (the original AC-GAN), D could lower its loss by pushing fakes towards easy classes. The
+  price is some variety: on Fashion-MNIST label accuracy rose from 88.3 % to 92.6 % after 8
+  epochs, diversity fell from 0.94 to 0.86.
 - Adam 2e-4 with beta1 0.5 (the DCGAN recipe) and one D step per G step.
 - No moving average of the generator's weights by default (`--average-decay`): at 0.999 it
   lowered MNIST's Fréchet distance after 6 epochs (47.5 against 54.2) at the same label
@@ -32,11 +41,12 @@ from trainer.models import check_image_size, discriminator_inputs, generator_inp
 from trainer.models.layers import NearestUpsampling2D
 
 CONDITIONAL = True
+CLASS_HEAD = True  # build_discriminator(..., class_head=True) adds an AC-GAN head (--class-loss-weight)
 OUTPUT_ACTIVATION = "tanh"
 # Batches of 128 rather than DCGAN's 64: a CPU runs the bigger matrices faster per image.
 DEFAULTS = dict(
     batch_size=128, lr=2e-4, beta1=0.5, latent_dim=64, d_steps=1, g_steps=1,
-    loss="hinge", jit_compile=False,
+    loss="hinge", class_loss_weight=1.0, jit_compile=False,
 )
 
 # Channels of the generator's feature maps at 1/4, 1/4, 1/2 of the image size, and of the
@@ -66,7 +76,7 @@ def build_generator(latent_dim, image_shape, num_classes):
     return keras.Model([latent, label], image, name="generator")
 
 
-def build_discriminator(image_shape, num_classes):
+def build_discriminator(image_shape, num_classes, class_head=False):
     check_image_size("cdcgan", image_shape, 4, 28)
     image, label = discriminator_inputs(image_shape, num_classes, CONDITIONAL)
     hidden = image
@@ -78,4 +88,7 @@ def build_discriminator(image_shape, num_classes):
     class_embedding = layers.Dense(features.shape[-1], use_bias=False)(label)
     projection = layers.Dot(axes=1)([class_embedding, features])
     logit = layers.Add(dtype="float32")([unconditional, projection])
-    return keras.Model([image, label], logit, name="discriminator")
+    if not class_head:
+        return keras.Model([image, label], logit, name="discriminator")
+    class_logits = layers.Dense(num_classes, dtype="float32", name="class_logits")(features)
+    return keras.Model([image, label], [logit, class_logits], name="discriminator")
