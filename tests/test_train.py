@@ -127,10 +127,26 @@ def test_a_run_from_before_the_class_loss_resumes_without_it(runs_dir):
     assert len(RunDirectory(path).history()) == 2
 
 
-def test_class_loss_needs_a_family_with_a_class_head(runs_dir, capsys):
-    train(runs_dir, *SMALL, "--model", "cgan", "--class-loss-weight", "1", "--epochs", "1", expect=2)
-    assert "--class-loss-weight" in capsys.readouterr().err
+@pytest.mark.parametrize("option", ["--class-loss-weight", "--generator-width"])
+def test_family_options_are_refused_by_other_families(runs_dir, capsys, option):
+    train(runs_dir, *SMALL, "--model", "cgan", option, "2", "--epochs", "1", expect=2)
+    assert f"{option} is not an option of cgan (it is of: cdcgan)" in capsys.readouterr().err
     assert not (runs_dir / "run" / "config.json").exists()
+    train(runs_dir, *SMALL, "--model", "cdcgan", option, "-1", "--epochs", "1", expect=2)
+    assert "at least" in capsys.readouterr().err
+
+
+def test_a_wider_generator_samples_the_same_from_its_checkpoint(runs_dir):
+    from trainer.sampling import generate, grid_inputs, load_generator
+
+    path = train(runs_dir, *SMALL, "--model", "cdcgan", "--generator-width", "2", "--epochs", "1")
+    final, config = load_generator(path)
+    rebuilt, _ = load_generator(path, epoch=1)  # built again from config.json, then the checkpoint
+    dense_units = [layer.units for layer in final.layers if hasattr(layer, "units")]
+    assert dense_units == [7 * 7 * 128]  # twice the 64 channels at 7x7
+    latent, labels, _ = grid_inputs(config)
+    np.testing.assert_allclose(generate(final, config, latent, labels), generate(rebuilt, config, latent, labels),
+                               atol=1e-6)
 
 
 def test_existing_run_is_refused_without_resume_or_overwrite(runs_dir, capsys):

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from trainer.config import TrainConfig
 from trainer.images import to_unit_range
-from trainer.models import get_family
+from trainer.models import build_generator, get_family
 from trainer.rundir import RunDirectory, RunError
 
 GRID_COLUMNS = 10
@@ -82,8 +82,7 @@ def load_generator(run_dir: str | Path, epoch: int | None = None):
     if epoch not in checkpoints:
         raise RunError(f"no checkpoint for epoch {epoch} in {run.path}; kept epochs: "
                        f"{', '.join(map(str, sorted(checkpoints)))}")
-    family = get_family(config.model)
-    generator = family.build_generator(config.latent_dim, config.image_shape, len(config.label_names))
+    generator = build_generator(config)
     # Runs that average the generator's weights sample from the average (see trainer/train.py).
     name = "average_generator" if config.average_decay else "generator"
     tf.train.Checkpoint(**{name: generator}).read(checkpoints[epoch]).expect_partial()

@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from trainer.config import TrainConfig
 from trainer.images import grid, save_png
-from trainer.models import OUTPUT_RANGES, get_family
+from trainer.models import OUTPUT_RANGES, build_discriminator, build_generator, check_family_options, get_family
 from trainer.rundir import RunDirectory, RunError, save_model
 from trainer.sampling import generate, grid_inputs
 
@@ -112,16 +112,14 @@ class GANTrainer:
 
         keras.utils.set_random_seed(config.seed)  # the same initial weights for the same seed
         with self.strategy.scope():
-            self.generator = self.family.build_generator(config.latent_dim, config.image_shape, self.num_classes)
+            self.generator = build_generator(config)
             # The generator that samples, checkpoints and generator.keras show: a moving average
             # of the trained one's weights when --average-decay is on, else the trained one.
             self.sampler = self.generator
             if config.average_decay:
-                self.sampler = self.family.build_generator(config.latent_dim, config.image_shape, self.num_classes)
+                self.sampler = build_generator(config)
                 self.sampler.set_weights(self.generator.get_weights())
-            # With a class loss the discriminator also returns class logits (an AC-GAN head).
-            head = {"class_head": True} if config.class_loss_weight else {}
-            self.discriminator = self.family.build_discriminator(config.image_shape, self.num_classes, **head)
+            self.discriminator = build_discriminator(config)
             self.g_optimizer = self._optimizer()
             self.d_optimizer = self._optimizer()
             # Built now, not on the first step, so that a checkpoint restores into them at once.
@@ -425,9 +423,12 @@ def record_dataset(config: TrainConfig, dataset: ImageDataset) -> TrainConfig:
     """The resolved config as it will be stored, with the data facts that readers need."""
     if config.loss not in LOSSES:
         raise RunError(f"unknown loss {config.loss!r}; choose one of: {', '.join(LOSSES)}")
-    if config.class_loss_weight and not getattr(get_family(config.model), "CLASS_HEAD", False):
-        raise RunError(f"--class-loss-weight needs a discriminator with a class head; {config.model} has none "
-                       f"(cdcgan has one)")
+    if (config.generator_width or 1) < 1 or (config.class_loss_weight or 0) < 0:
+        raise RunError("--generator-width must be at least 1 and --class-loss-weight at least 0")
+    try:
+        check_family_options(config)
+    except ValueError as error:
+        raise RunError(str(error)) from None
     if not 0 <= config.lr_decay_epochs <= config.epochs:
         raise RunError(f"--lr-decay-epochs must be between 0 and --epochs ({config.epochs})")
     for name in ("d_steps", "g_steps"):  # each step's noise seed is keyed by a slot below 32

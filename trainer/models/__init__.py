@@ -7,8 +7,10 @@ A family module defines
 - `build_generator(latent_dim, image_shape, num_classes)` and
   `build_discriminator(image_shape, num_classes)`: Keras models. The discriminator returns
   logits; the sigmoid its source ends with lives in the loss, where it is numerically stable.
-- optionally `CLASS_HEAD = True`: `build_discriminator(..., class_head=True)` then returns
-  [logits, class logits], for the auxiliary classification loss (`--class-loss-weight`).
+- optionally `OPTIONS`: the family's own TrainConfig fields, beyond the common ones. With
+  "class_loss_weight", `build_discriminator(..., class_head=True)` returns [logits, class
+  logits] for the auxiliary classification loss; with "generator_width",
+  `build_generator(..., width=W)` multiplies the generator's channels.
 
 Every model takes its inputs by name: `latent` and `label` for the generator, `image` and
 `label` for the discriminator. `label` is a one-hot float vector rather than an index so that a
@@ -36,6 +38,33 @@ def get_family(name: str):
     if name not in FAMILIES:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(FAMILIES)}")
     return importlib.import_module(f"{__name__}.{FAMILIES[name][0]}")
+
+
+# A family option and the value at which it changes nothing (families without it accept only that).
+FAMILY_OPTIONS = {"class_loss_weight": 0.0, "generator_width": 1}
+
+
+def check_family_options(config) -> None:
+    family = get_family(config.model)
+    for name, neutral in FAMILY_OPTIONS.items():
+        value = getattr(config, name)
+        if value not in (None, neutral) and name not in getattr(family, "OPTIONS", ()):
+            having = [other for other in FAMILIES if name in getattr(get_family(other), "OPTIONS", ())]
+            raise ValueError(f"--{name.replace('_', '-')} is not an option of {config.model} "
+                             f"(it is of: {', '.join(having)})")
+
+
+def build_generator(config):
+    """The generator a run's config describes (its family, sizes and family options)."""
+    extra = {"width": config.generator_width} if config.generator_width not in (None, 1) else {}
+    return get_family(config.model).build_generator(
+        config.latent_dim, config.image_shape, len(config.label_names), **extra)
+
+
+def build_discriminator(config):
+    """The run's discriminator; with a class loss it also returns class logits (an AC-GAN head)."""
+    extra = {"class_head": True} if config.class_loss_weight else {}
+    return get_family(config.model).build_discriminator(config.image_shape, len(config.label_names), **extra)
 
 
 def describe_families() -> str:
