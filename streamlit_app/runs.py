@@ -29,9 +29,6 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = "launch.json"  # pid and command of the last training the app started here
 TRAINING_LOG = "train.log"
 JOB_OUTPUTS = {"eval": "metrics.json", "tstr": "tstr.json"}  # the commands the app runs on a run
-# Options the start form offers, in its order; everything else keeps the family's default.
-FORM_OPTIONS = ("dataset", "model", "epochs", "batch_size", "lr", "d_steps", "g_steps",
-                "limit_per_class", "seed")
 
 
 def runs_dir() -> Path:

@@ -73,6 +73,12 @@ def start_form(existing):
         batch_size = middle.number_input("Batch size (0: the family's)", min_value=0, value=0)
         lr = middle.number_input("Learning rate (0: the family's)", min_value=0.0, value=0.0, format="%.5f",
                                  step=1e-4)
+        average_decay = middle.number_input("Average G's weights, decay (0: off)", min_value=0.0, max_value=0.9999,
+                                            value=0.0, format="%.4f", step=0.001,
+                                            help="sample from a moving average of the generator's weights; "
+                                                 "the README's longer recipes use 0.999")
+        width = middle.number_input("Generator width (cdcgan)", min_value=1, max_value=4, value=1,
+                                    help="2 doubles the generator's channels: better images, slower training")
         d_steps = right.number_input("Discriminator steps (0: the family's)", min_value=0, value=0,
                                      help="Metropolia thesis: 5 D steps per G step")
         g_steps = right.number_input("Generator steps (0: the family's)", min_value=0, value=0,
@@ -95,7 +101,8 @@ def start_form(existing):
         name = f"{stem}-{model}-{number}"
     options = dict(dataset=dataset_name, model=model, epochs=epochs, batch_size=batch_size or None,
                    lr=lr or None, d_steps=d_steps or None, g_steps=g_steps or None,
-                   limit_per_class=limit or None, seed=seed)
+                   limit_per_class=limit or None, seed=seed, average_decay=average_decay or None,
+                   generator_width=width if width != 1 else None)
     try:
         pid = run_files.start_training(root, name, options)
     except RunError as error:

@@ -234,6 +234,22 @@ def test_start_stop_resume_and_delete_from_the_runs_page(runs_root):
     assert not app.exception and not path.exists()
 
 
+def test_the_start_form_offers_the_longer_recipes_options(runs_root):
+    app = open_page("runs_page.py")
+    numbers = {box.label: box for box in app.number_input}
+    numbers["Epochs"].set_value(1)
+    numbers["Images per class (0: all)"].set_value(20)
+    numbers["Average G's weights, decay (0: off)"].set_value(0.999)
+    numbers["Generator width (cdcgan)"].set_value(2)
+    next(box for box in app.text_input if box.label.startswith("Run name")).input("wide")
+    next(button for button in app.button if button.label == "Start training").click().run()
+    assert not app.exception and "Started wide" in texts(app, "success")
+    path = runs_root / "wide"
+    wait_for(lambda: run_files.run_state(path)["state"] == "finished", what="the one-epoch training")
+    config = json.loads((path / "config.json").read_text())
+    assert config["model"] == "cdcgan" and config["generator_width"] == 2 and config["average_decay"] == 0.999
+
+
 def test_the_app_renders_charts_and_grids_in_chromium(runs_root):
     from browser import browser, streamlit_app
 
