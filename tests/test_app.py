@@ -196,17 +196,21 @@ def test_pages_that_only_read_files_do_not_import_tensorflow(runs_root):
     assert result.stdout.split()[-2:] == ["False", "False"]
 
 
-def test_start_stop_resume_and_delete_from_the_runs_page(runs_root):
+def start_from_the_form(name, model, numbers):
+    """Fill the Runs page's start form (a family and number fields by label) and submit it."""
     app = open_page("runs_page.py")
-    form = {box.label: box for box in app.selectbox}
-    form["Model family"].set_value("cgan")
-    numbers = {box.label: box for box in app.number_input}
-    numbers["Epochs"].set_value(100000)
-    numbers["Batch size (0: the family's)"].set_value(50)
-    numbers["Images per class (0: all)"].set_value(2000)
-    next(box for box in app.text_input if box.label.startswith("Run name")).input("started")
+    next(box for box in app.selectbox if box.label == "Model family").set_value(model)
+    boxes = {box.label: box for box in app.number_input}
+    for label, value in numbers.items():
+        boxes[label].set_value(value)
+    next(box for box in app.text_input if box.label.startswith("Run name")).input(name)
     next(button for button in app.button if button.label == "Start training").click().run()
-    assert not app.exception and "Started started" in texts(app, "success")
+    assert not app.exception and f"Started {name}" in texts(app, "success")
+
+
+def test_start_stop_resume_and_delete_from_the_runs_page(runs_root):
+    start_from_the_form("started", "cgan", {"Epochs": 100000, "Batch size (0: the family's)": 50,
+                                            "Images per class (0: all)": 2000})
     path = runs_root / "started"
     pid = json.loads((path / run_files.LAUNCH_FILE).read_text())["pid"]
     assert run_files.process_alive(pid)
@@ -235,15 +239,9 @@ def test_start_stop_resume_and_delete_from_the_runs_page(runs_root):
 
 
 def test_the_start_form_offers_the_longer_recipes_options(runs_root):
-    app = open_page("runs_page.py")
-    numbers = {box.label: box for box in app.number_input}
-    numbers["Epochs"].set_value(1)
-    numbers["Images per class (0: all)"].set_value(20)
-    numbers["Average G's weights, decay (0: off)"].set_value(0.999)
-    numbers["Generator width (cdcgan)"].set_value(2)
-    next(box for box in app.text_input if box.label.startswith("Run name")).input("wide")
-    next(button for button in app.button if button.label == "Start training").click().run()
-    assert not app.exception and "Started wide" in texts(app, "success")
+    start_from_the_form("wide", "cdcgan", {"Epochs": 1, "Images per class (0: all)": 20,
+                                           "Average G's weights, decay (0: off)": 0.999,
+                                           "Generator width (cdcgan)": 2})
     path = runs_root / "wide"
     wait_for(lambda: run_files.run_state(path)["state"] == "finished", what="the one-epoch training")
     config = json.loads((path / "config.json").read_text())
