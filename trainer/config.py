@@ -13,10 +13,10 @@ import json
 from pathlib import Path
 
 STRATEGIES = ("default", "mirrored", "multiworker")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Options added after runs were first written, with the value that means "as before": a run
 # from an older version resumes with the recipe it started with, not with today's default.
 ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width": 1}
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def option(default, help):

@@ -19,7 +19,7 @@ Choices, and why:
 - Hinge loss, the pairing with a projection discriminator that SN-GAN and BigGAN use; it beat
   the non-saturating loss here (95.8 % against 92.6 % label accuracy after 3 epochs).
 - An auxiliary classification loss beside the projection (AC-GAN, Odena et al. 2017;
-  `--class-loss-weight`, 1 by default): D's head learns to name the digit of real images, and G
+  `--class-loss-weight`, 1 by default): D's head learns to name the label of real images, and G
   is rewarded when D names its fakes as asked. The projection alone left label accuracy
   swinging from epoch to epoch (95.3 % after 6 MNIST epochs on one machine, 97.9 % on another);
   with the head, 98.3 % and 98.7 % for two seeds, Fréchet distance 60 against 114 and
