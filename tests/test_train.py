@@ -101,12 +101,12 @@ def test_class_loss_teaches_the_discriminator_to_name_real_digits(runs_dir):
 
     from trainer import data
     from trainer.config import TrainConfig
-    from trainer.models import get_family
+    from trainer.models import build_discriminator
 
     path = train(runs_dir, *SMALL, "--model", "cdcgan", "--class-loss-weight", "1", "--lr", "1e-3", "--epochs", "6")
     config = TrainConfig.load(path)
     assert config.class_loss_weight == 1.0
-    discriminator = get_family("cdcgan").build_discriminator(config.image_shape, 10, class_head=True)
+    discriminator = build_discriminator(config)  # with its class head, as the run trained it
     tf.train.Checkpoint(discriminator=discriminator).read(str(path / "checkpoints" / "ckpt-6")).expect_partial()
     test_set = data.load("mnist", "test", limit_per_class=50)
     images = test_set.images.astype("float32") / 127.5 - 1.0

@@ -425,10 +425,7 @@ def record_dataset(config: TrainConfig, dataset: ImageDataset) -> TrainConfig:
         raise RunError(f"unknown loss {config.loss!r}; choose one of: {', '.join(LOSSES)}")
     if (config.generator_width or 1) < 1 or (config.class_loss_weight or 0) < 0:
         raise RunError("--generator-width must be at least 1 and --class-loss-weight at least 0")
-    try:
-        check_family_options(config)
-    except ValueError as error:
-        raise RunError(str(error)) from None
+    check_family_options(config)  # a ValueError, like an unknown family's
     if not 0 <= config.lr_decay_epochs <= config.epochs:
         raise RunError(f"--lr-decay-epochs must be between 0 and --epochs ({config.epochs})")
     for name in ("d_steps", "g_steps"):  # each step's noise seed is keyed by a slot below 32

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import importlib
 
+from trainer.config import ADDED_LATER
+
 # Name on the command line → (module, one line for --help). Kept here, free of TensorFlow, so
 # that `--help` and argument checks answer at once.
 FAMILIES = {
@@ -40,15 +42,16 @@ def get_family(name: str):
     return importlib.import_module(f"{__name__}.{FAMILIES[name][0]}")
 
 
-# A family option and the value at which it changes nothing (families without it accept only that).
-FAMILY_OPTIONS = {"class_loss_weight": 0.0, "generator_width": 1}
+# Options only some families have. Families without one accept only the value at which it
+# changes nothing, the one that older runs, written before it existed, are read with.
+FAMILY_OPTIONS = ("class_loss_weight", "generator_width")
 
 
 def check_family_options(config) -> None:
     family = get_family(config.model)
-    for name, neutral in FAMILY_OPTIONS.items():
+    for name in FAMILY_OPTIONS:
         value = getattr(config, name)
-        if value not in (None, neutral) and name not in getattr(family, "OPTIONS", ()):
+        if value not in (None, ADDED_LATER[name]) and name not in getattr(family, "OPTIONS", ()):
             having = [other for other in FAMILIES if name in getattr(get_family(other), "OPTIONS", ())]
             raise ValueError(f"--{name.replace('_', '-')} is not an option of {config.model} "
                              f"(it is of: {', '.join(having)})")
