@@ -21,6 +21,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import trainer  # noqa: E402, F401  (before TensorFlow: its CPU settings, see trainer/__init__.py)
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
