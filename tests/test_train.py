@@ -281,14 +281,17 @@ def test_mixed_bfloat16_trains_and_samples_in_float32(runs_dir, tmp_path, model)
     assert np.load(tmp_path / "x.npy").dtype == np.float32
 
 
-def test_tensorflow_starts_with_its_onednn_kernels_unless_the_user_turned_them_off():
+@pytest.mark.parametrize("module, setting, expected", [
+    ("trainer.train", None, "True"), ("export.tfjs", None, "True"), ("bench.train", None, "True"),
+    ("trainer.train", "0", "False"),  # the user's own choice wins
+])
+def test_tensorflow_starts_with_its_onednn_kernels_unless_the_user_turned_them_off(module, setting, expected):
     # TensorFlow turns them on by itself only on some CPUs; trainer/__init__.py asks for them
     # everywhere, which works only if every entry point imports it before TensorFlow.
-    check = "import {}; from tensorflow.python.util import _pywrap_util_port as port; print(port.IsMklEnabled())"
-    unset = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
-    for module, environment, expected in (("trainer.train", unset, "True"), ("export.tfjs", unset, "True"),
-                                          ("bench.train", unset, "True"),
-                                          ("trainer.train", {**unset, "TF_ENABLE_ONEDNN_OPTS": "0"}, "False")):
-        result = subprocess.run([sys.executable, "-c", check.format(module)], cwd=ROOT, env=environment,
-                                capture_output=True, text=True, timeout=120)
-        assert result.stdout.strip() == expected, (module, result.stderr[-2000:])
+    environment = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
+    if setting is not None:
+        environment["TF_ENABLE_ONEDNN_OPTS"] = setting
+    check = f"import {module}; from tensorflow.python.util import _pywrap_util_port as port; print(port.IsMklEnabled())"
+    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == expected, (module, result.stderr[-2000:])
