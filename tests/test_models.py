@@ -49,3 +49,30 @@ def test_family_shapes_and_output_range(name):
 def test_unknown_family_lists_choices():
     with pytest.raises(ValueError, match="cdcgan-sony"):
         get_family("stylegan")
+
+
+def test_one_layer_upsampling_convolution_is_an_upsampling_then_a_convolution(tmp_path):
+    import keras
+    from keras import layers
+
+    from trainer.models.layers import NearestUpsampling2D, NearestUpsamplingConv2D
+
+    small = keras.Input((7, 7, 5))
+    one_layer = keras.Model(small, NearestUpsamplingConv2D(3, activation="tanh")(small))
+    two_layers = keras.Model(small, layers.Conv2D(3, 3, padding="same", activation="tanh")(NearestUpsampling2D()(small)))
+    rng = np.random.default_rng(0)
+    two_layers.set_weights([rng.normal(0, 0.3, weight.shape).astype("float32") for weight in two_layers.get_weights()])
+    one_layer.set_weights(two_layers.get_weights())  # the same kernel and bias, shape for shape
+    images = rng.normal(size=(4, 7, 7, 5)).astype("float32")
+    expected = np.asarray(two_layers(images))
+    assert expected.shape == (4, 14, 14, 3) and one_layer.output_shape == (None, 14, 14, 3)
+    np.testing.assert_allclose(np.asarray(one_layer(images)), expected, atol=1e-5)
+    one_layer.save(tmp_path / "model.keras")
+    np.testing.assert_allclose(np.asarray(keras.models.load_model(tmp_path / "model.keras")(images)), expected, atol=1e-5)
+
+
+def test_both_cdcgan_generator_layouts_have_the_same_weights():
+    family = get_family("cdcgan")
+    current, earlier = (family.build_generator(64, (28, 28, 1), 10, layout=layout) for layout in (2, 1))
+    assert [tuple(weight.shape) for weight in current.weights] == [tuple(weight.shape) for weight in earlier.weights]
+    assert "NearestUpsamplingConv2D" in [type(layer).__name__ for layer in current.layers]

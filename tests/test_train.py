@@ -127,6 +127,40 @@ def test_a_run_from_before_the_class_loss_resumes_without_it(runs_dir):
     assert len(RunDirectory(path).history()) == 2
 
 
+def test_a_run_from_before_the_one_layer_upsampling_samples_and_resumes_with_its_layout(runs_dir, monkeypatch):
+    """cdcgan's last upsampling and convolution became one layer after runs had been written;
+    their checkpoints name the convolution by its position, so they keep the two layers."""
+    from trainer import data
+    from trainer.config import TrainConfig
+    from trainer.models import get_family
+    from trainer.rundir import atomic_write
+    from trainer.sampling import generate, grid_inputs, load_generator
+    from trainer.train import GANTrainer, record_dataset
+
+    dataset = data.load("mnist", limit_per_class=30)
+    config = TrainConfig(model="cdcgan", runs_dir=str(runs_dir), run_name="run", epochs=1, limit_per_class=30,
+                         batch_size=50, average_decay=0.9)
+    config = record_dataset(config.resolve(get_family("cdcgan").DEFAULTS), dataset)
+    run = RunDirectory(config.run_dir)
+    run.path.mkdir(parents=True)
+    written = json.loads(config.to_json())
+    del written["generator_layout"]  # as the older version wrote it
+    atomic_write(run.config_path, json.dumps(written))
+    with monkeypatch.context() as patch:  # trained as the older version did, with two layers
+        patch.setattr("trainer.train.build_generator", lambda config: get_family("cdcgan").build_generator(
+            config.latent_dim, config.image_shape, 10, layout=1))
+        GANTrainer(config, dataset, run, log=lambda *_: None).fit()
+
+    final, config = load_generator(run.path)
+    assert config.generator_layout == 1
+    from_checkpoint, _ = load_generator(run.path, epoch=1)
+    latent, labels, _ = grid_inputs(config)
+    np.testing.assert_allclose(generate(final, config, latent, labels),
+                               generate(from_checkpoint, config, latent, labels), atol=1e-6)
+    train(runs_dir, "--resume", "--epochs", "2")  # restores the averaged generator too
+    assert len(run.history()) == 2 and TrainConfig.load(run.path).generator_layout == 1
+
+
 @pytest.mark.parametrize("option", ["--class-loss-weight", "--generator-width"])
 def test_family_options_are_refused_by_other_families(runs_dir, capsys, option):
     train(runs_dir, *SMALL, "--model", "cgan", option, "2", "--epochs", "1", expect=2)

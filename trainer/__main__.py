@@ -18,7 +18,7 @@ from trainer.config import PRECISIONS, STRATEGIES, TrainConfig
 from trainer.models import FAMILIES, describe_families
 from trainer.rundir import RUN_NAME_PATTERN
 
-RECORDED_FIELDS = {"image_shape", "label_names", "output_range"}  # set from the data, not the CLI
+RECORDED_FIELDS = {"image_shape", "label_names", "output_range", "generator_layout"}  # recorded, not options
 CHOICES = {"model": list(FAMILIES), "strategy": STRATEGIES, "precision": PRECISIONS,
            "loss": ("bce", "hinge"), "channels": (1, 3)}
 

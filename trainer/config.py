@@ -16,7 +16,7 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Options added after runs were first written, with the value that means "as before": a run
 # from an older version resumes with the recipe it started with, not with today's default.
-ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width": 1}
+ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width": 1, "generator_layout": 1}
 
 
 def option(default, help):
@@ -62,6 +62,10 @@ class TrainConfig:
     image_shape: list[int] | None = option(None, None)
     label_names: list[str] | None = option(None, None)
     output_range: list[float] | None = option(None, None)
+    # Which arrangement of layers the family's generator was built with (see cdcgan.py), kept so
+    # that a run's checkpoints, which name weights by layer position, load into the arrangement
+    # that wrote them. Not an option: new runs take the family's current one from its DEFAULTS.
+    generator_layout: int | None = option(None, None)
 
     @property
     def run_dir(self) -> Path:

@@ -11,6 +11,8 @@ A family module defines
   "class_loss_weight", `build_discriminator(..., class_head=True)` returns [logits, class
   logits] for the auxiliary classification loss; with "generator_width",
   `build_generator(..., width=W)` multiplies the generator's channels.
+- optionally `generator_layout` in DEFAULTS: the current arrangement of the generator's layers;
+  `build_generator(..., layout=L)` builds an earlier one for runs that were written with it.
 
 Every model takes its inputs by name: `latent` and `label` for the generator, `image` and
 `label` for the discriminator. `label` is a one-hot float vector rather than an index so that a
@@ -59,9 +61,11 @@ def check_family_options(config) -> None:
 
 def build_generator(config):
     """The generator a run's config describes (its family, sizes and family options)."""
+    family = get_family(config.model)
     extra = {"width": config.generator_width} if config.generator_width not in (None, 1) else {}
-    return get_family(config.model).build_generator(
-        config.latent_dim, config.image_shape, len(config.label_names), **extra)
+    if "generator_layout" in family.DEFAULTS:
+        extra["layout"] = config.generator_layout
+    return family.build_generator(config.latent_dim, config.image_shape, len(config.label_names), **extra)
 
 
 def build_discriminator(config):

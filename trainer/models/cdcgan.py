@@ -8,7 +8,9 @@ Choices, and why:
   resize (layers.py) rather than Keras's UpSampling2D, whose Tile ops made the WASM backend
   seven times slower (125 against 17 ms for 100 samples). The convolutions stay narrow, and each
   works at the lowest resolution that still has room for it: about 2 million multiply-adds
-  per sample, so an epoch of MNIST takes about 20 s on two CPU cores.
+  per sample, so an epoch of MNIST takes about 20 s on two CPU cores. The last upsampling and
+  its convolution run as one layer (NearestUpsamplingConv2D): the same function and weights,
+  computed at half the resolution, which saves 5 to 10 % of an epoch on a CPU.
 - Discriminator: a projection discriminator (Miyato & Koyama 2018). The label enters as the
   inner product of a learned class embedding with the image features, which conditions far
   more strongly than concatenating a one-hot vector, so samples follow their label early.
@@ -41,7 +43,7 @@ import keras
 from keras import layers
 
 from trainer.models import check_image_size, discriminator_inputs, generator_inputs
-from trainer.models.layers import NearestUpsampling2D
+from trainer.models.layers import NearestUpsampling2D, NearestUpsamplingConv2D
 
 CONDITIONAL = True
 OPTIONS = ("class_loss_weight", "generator_width")
@@ -49,7 +51,7 @@ OUTPUT_ACTIVATION = "tanh"
 # Batches of 128 rather than DCGAN's 64: a CPU runs the bigger matrices faster per image.
 DEFAULTS = dict(
     batch_size=128, lr=2e-4, beta1=0.5, latent_dim=64, d_steps=1, g_steps=1,
-    loss="hinge", class_loss_weight=1.0, generator_width=1, jit_compile=False,
+    loss="hinge", class_loss_weight=1.0, generator_width=1, jit_compile=False, generator_layout=2,
 )
 
 # Channels of the generator's feature maps at 1/4, 1/4, 1/2 of the image size, and of the
@@ -61,8 +63,10 @@ GENERATOR_WIDTHS = (64, 32, 16)
 DISCRIMINATOR_WIDTHS = (32, 64)
 
 
-def build_generator(latent_dim, image_shape, num_classes, width=1):
+def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2):
     check_image_size("cdcgan", image_shape, 4, 28)
+    if layout not in (1, 2):
+        raise ValueError(f"cdcgan has generator layouts 1 and 2, not {layout}: was the run written by a newer Ganvas?")
     widths = [channels * width for channels in GENERATOR_WIDTHS]
     quarter = image_shape[0] // 4
     latent, label = generator_inputs(latent_dim, num_classes, CONDITIONAL)
@@ -75,10 +79,14 @@ def build_generator(latent_dim, image_shape, num_classes, width=1):
             hidden = NearestUpsampling2D()(hidden)
         hidden = layers.Conv2D(channels, 3, padding="same", use_bias=False)(hidden)
         hidden = layers.ReLU()(layers.BatchNormalization()(hidden))
-    hidden = NearestUpsampling2D()(hidden)
-    image = layers.Conv2D(
-        image_shape[-1], 3, padding="same", activation="tanh", dtype="float32"
-    )(hidden)
+    # The last upsampling and convolution as one layer: the same arithmetic, faster on a CPU.
+    # Layout 1, the two as separate layers, is how runs before it were built: the same function
+    # and weights, but their checkpoints name the convolution by its position after the other.
+    if layout == 1:
+        hidden = NearestUpsampling2D()(hidden)
+        image = layers.Conv2D(image_shape[-1], 3, padding="same", activation="tanh", dtype="float32")(hidden)
+    else:
+        image = NearestUpsamplingConv2D(image_shape[-1], activation="tanh", dtype="float32")(hidden)
     return keras.Model([latent, label], image, name="generator")
 
 
