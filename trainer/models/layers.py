@@ -47,9 +47,12 @@ class NearestUpsamplingConv2D(keras.layers.Conv2D):
     100 samples in the page's WASM backend from 33 to 28 ms. (In the middle of the generator,
     32 channels at 7x7 to 16 at 14x14, it gained nothing, so the two plain layers stay there.)"""
 
+    # The Conv2D settings the folding assumes: fixed, so neither the constructor nor the saved
+    # config takes them.
+    FIXED = dict(kernel_size=3, strides=1, padding="same", data_format="channels_last", dilation_rate=1, groups=1)
+
     def __init__(self, filters, **kwargs):
-        kwargs.update(kernel_size=3, strides=1, padding="same", data_format="channels_last", dilation_rate=1, groups=1)
-        super().__init__(filters, **kwargs)
+        super().__init__(filters, **{**kwargs, **self.FIXED})
 
     def call(self, images):
         taps = ops.convert_to_tensor(TAPS, self.compute_dtype)
@@ -67,7 +70,4 @@ class NearestUpsamplingConv2D(keras.layers.Conv2D):
         return batch, 2 * height, 2 * width, self.filters
 
     def get_config(self):
-        config = super().get_config()
-        for fixed in ("kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups"):
-            config.pop(fixed)
-        return config
+        return {key: value for key, value in super().get_config().items() if key not in self.FIXED}
