@@ -43,6 +43,9 @@ class TrainConfig:
     class_loss_weight: float | None = option(None, "weight of an auxiliary classification loss (AC-GAN): D learns to "
                                                    "name the label of real images, G to make fakes D names as asked "
                                                    "(0: off)")
+    mode_seeking_weight: float = option(0.0, "weight of a mode-seeking loss (MSGAN): G is rewarded when two noise "
+                                             "vectors with the same label give different images; more varied "
+                                             "samples, a better data set to train a classifier on (0: off)")
     average_decay: float | None = option(None, "keep an exponential moving average of the generator's weights "
                                                "with this decay and sample from it (0: off)")
     image_size: int | None = option(None, "resize images to SIZE x SIZE")

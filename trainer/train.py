@@ -53,6 +53,19 @@ def hinge_generator(fake_logits):
 
 LOSSES = {"bce": (bce_discriminator, bce_generator), "hinge": (hinge_discriminator, hinge_generator)}
 
+
+def mode_seeking_loss(images, latent):
+    """MSGAN (Mao et al. 2019): the batch's first and second halves are pairs with the same label
+    (see `_replica_step`), and G minimises 1 / (image distance / noise distance) over the pairs.
+    A generator that maps different noise to the same image, as GANs drift towards, pays for it.
+    Why here: the class loss makes digits typical of their label, and a classifier trained on
+    typical digits alone misses the real test set's odd ones (the README's train-on-synthetic)."""
+    pairs = images.shape[0] // 2
+    images = tf.cast(images, tf.float32)
+    image_distance = tf.reduce_mean(tf.abs(images[:pairs] - images[pairs:2 * pairs]), axis=[1, 2, 3])
+    latent_distance = tf.reduce_mean(tf.abs(latent[:pairs] - latent[pairs:2 * pairs]), axis=1)
+    return tf.reduce_mean(1.0 / (image_distance / latent_distance + 1e-5))
+
 # Named rather than "auto_select", which may pick another generator per device. (XLA's kernels
 # still turn the same seed into other normal numbers, so a run with --jit-compile follows a
 # different, equally valid path than one without; resuming keeps whichever the run uses.)
@@ -211,6 +224,9 @@ class GANTrainer:
         for g_step in range(self.config.g_steps):
             # Fresh noise and fresh random labels, as in the SJTU report's generator step.
             latent, labels = self._noise(step, 32 + g_step, local_batch, replica)
+            if self.config.mode_seeking_weight:  # the second half repeats the first's labels: pairs
+                pairs = local_batch // 2
+                labels = tf.concat([labels[:pairs], labels[:local_batch - pairs]], 0)
             g_latents.append(latent)
             g_labels.append(labels)
         return self._update(real_batches, real_labels, d_latents, g_latents, g_labels)
@@ -244,6 +260,8 @@ class GANTrainer:
                 fake = self.generator(self._inputs(latent, labels), training=True)
                 fake_logits, class_loss = self._discriminate(fake, labels)
                 loss = self.generator_loss(fake_logits) + class_loss
+                if self.config.mode_seeking_weight:
+                    loss += self.config.mode_seeking_weight * mode_seeking_loss(fake, latent)
                 scaled_loss = self._scaled(self.g_optimizer, loss)
             self._apply(self.g_optimizer, self.generator, tape, scaled_loss)
             g_loss += loss
@@ -423,8 +441,10 @@ def record_dataset(config: TrainConfig, dataset: ImageDataset) -> TrainConfig:
     """The resolved config as it will be stored, with the data facts that readers need."""
     if config.loss not in LOSSES:
         raise RunError(f"unknown loss {config.loss!r}; choose one of: {', '.join(LOSSES)}")
-    if (config.generator_width or 1) < 1 or (config.class_loss_weight or 0) < 0:
-        raise RunError("--generator-width must be at least 1 and --class-loss-weight at least 0")
+    if (config.generator_width or 1) < 1 or (config.class_loss_weight or 0) < 0 or config.mode_seeking_weight < 0:
+        raise RunError("--generator-width must be at least 1, --class-loss-weight and --mode-seeking-weight at least 0")
+    if config.mode_seeking_weight and config.batch_size < 2:
+        raise RunError("--mode-seeking-weight needs pairs of samples: a --batch-size of at least 2")
     check_family_options(config)  # a ValueError, like an unknown family's
     if not 0 <= config.lr_decay_epochs <= config.epochs:
         raise RunError(f"--lr-decay-epochs must be between 0 and --epochs ({config.epochs})")
