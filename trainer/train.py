@@ -66,6 +66,7 @@ def mode_seeking_loss(images, latent):
     latent_distance = tf.reduce_mean(tf.abs(latent[:pairs] - latent[pairs:2 * pairs]), axis=1)
     return tf.reduce_mean(1.0 / (image_distance / latent_distance + 1e-5))
 
+
 # Named rather than "auto_select", which may pick another generator per device. (XLA's kernels
 # still turn the same seed into other normal numbers, so a run with --jit-compile follows a
 # different, equally valid path than one without; resuming keeps whichever the run uses.)
