@@ -22,6 +22,11 @@ for strategy in ("default", "mirrored"):
                  "--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50",
                  "--model", "cgan", "--epochs", "2", "--no-jit-compile"])
     assert code == 0, code
+# Mode seeking pairs samples within each replica: a global batch of 2 leaves each replica one.
+code = main(["train", "--runs-dir", sys.argv[1], "--run-name", "pairless", "--strategy", "mirrored",
+             "--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "2", "--model", "cgan",
+             "--epochs", "1", "--mode-seeking-weight", "1"])
+assert code == 2, code
 """
 
 
@@ -30,6 +35,7 @@ def test_mirrored_on_two_cpus_matches_the_single_device_losses(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "mirrored strategy: 2 replicas" in result.stdout
+    assert "needs pairs of samples on each of the 2 replicas: a --batch-size of at least 4" in result.stderr
     single = RunDirectory(tmp_path / "default").history()
     mirrored = RunDirectory(tmp_path / "mirrored").history()
     assert len(single) == len(mirrored) == 2

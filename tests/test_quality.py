@@ -81,6 +81,11 @@ def test_eval_cli_writes_metrics_and_train_eval_every_adds_them_to_history(class
     metrics = json.loads((path / "metrics.json").read_text())
     assert metrics["epoch"] == 2 and 0 <= metrics["label_accuracy"] <= 1 and metrics["n"] == 500
     assert "label accuracy" in result.stdout and "Fréchet distance" in result.stdout
+    # An earlier checkpoint is scored beside the final figures, which the app and the export read.
+    result = run_cli("eval", "--run", path, "--epoch", "1", "--n", "500", "--classifiers-dir", classifiers)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((path / "metrics_epoch_0001.json").read_text())["epoch"] == 1
+    assert json.loads((path / "metrics.json").read_text())["epoch"] == 2
 
 
 def test_eval_errors(classifiers, runs_dir, tmp_path):

@@ -130,6 +130,13 @@ def resolve_run(name_or_path: str, runs_dir: str) -> Path:
     return path
 
 
+def report_path(run_path: Path, name: str, epoch: int | None) -> Path:
+    """Where `eval` and `tstr` write: metrics.json and tstr.json describe the run's final generator
+    (the app and the export read them), so scoring an earlier checkpoint with --epoch writes
+    metrics_epoch_0005.json beside them instead of replacing them."""
+    return Path(run_path) / (f"{name}.json" if epoch is None else f"{name}_epoch_{epoch:04d}.json")
+
+
 def sample(args) -> int:
     quiet_tensorflow()
     import numpy as np
@@ -202,10 +209,11 @@ def evaluate(args) -> int:
     run = RunDirectory(path)
     epoch = args.epoch or run.status().get("epoch") or len(run.history())
     metrics = dict(epoch=epoch, classifier=str(classifier.directory), **metrics)
-    atomic_write(run.path / "metrics.json", json.dumps(metrics, indent=2))
+    output = report_path(run.path, "metrics", args.epoch)
+    atomic_write(output, json.dumps(metrics, indent=2))
     print(f"{config.model} on {config.dataset}, epoch {epoch}:")
     print(summary(metrics))
-    print(f"wrote {run.path / 'metrics.json'}")
+    print(f"wrote {output}")
     return 0
 
 
@@ -238,13 +246,14 @@ def tstr(args) -> int:
     generator, config = load_generator(path, args.epoch)
     table = train_on_synthetic_test_on_real(generator, config, sizes, args.epochs, args.seed)
     table = dict(epoch=args.epoch or RunDirectory(path).status().get("epoch"), **table)
-    atomic_write(Path(path) / "tstr.json", json.dumps(table, indent=2))
+    output = report_path(path, "tstr", args.epoch)
+    atomic_write(output, json.dumps(table, indent=2))
     print(f"{'training set':32s} {'images':>8s} {'real test accuracy':>19s}")
     for result in table["results"]:
         print(f"{result['name']:32s} {result['train_images']:8d} {result['test_accuracy']:19.2%}")
     for size, gap in table["gap_real_minus_synthetic"].items():
         print(f"gap real - synthetic at {size}: {gap * 100:.2f} points")
-    print(f"wrote {Path(path) / 'tstr.json'}")
+    print(f"wrote {output}")
     return 0
 
 

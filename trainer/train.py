@@ -111,6 +111,9 @@ class GANTrainer:
             log(f"{config.strategy} strategy: {self.replicas} replicas")
         if config.batch_size % self.replicas:
             raise RunError(f"--batch-size {config.batch_size} must divide evenly over {self.replicas} replicas")
+        if config.mode_seeking_weight and config.batch_size // self.replicas < 2:  # pairs live within a replica
+            raise RunError(f"--mode-seeking-weight needs pairs of samples on each of the {self.replicas} replicas: "
+                           f"a --batch-size of at least {2 * self.replicas}")
         keras.mixed_precision.set_global_policy(config.precision)
 
         # The whole data set in memory as variables: no per-step Python or NumPy work. Variables,
