@@ -52,8 +52,8 @@ def images_for(latent: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
     return generate(generator, config, tf.constant(latent, tf.float32), tf.constant(one_hot, tf.float32))
 
 
-def noise(seed: int, count: int = 1) -> np.ndarray:
-    return latent_noise(int(seed), count, config.latent_dim).numpy()
+def noise(seed: int, count: int = 1, scale: float = 1.0) -> np.ndarray:
+    return latent_noise(int(seed), count, config.latent_dim, scale).numpy()
 
 
 def one_hot(indices) -> np.ndarray:
@@ -85,15 +85,19 @@ def show(images: np.ndarray, rows: int, columns: int, stem: str, caption: str) -
 
 samples_tab, morph_tab = st.tabs(["Samples", "Interpolate"])
 with samples_tab:
-    left, middle, right = st.columns(3)
+    left, middle, right, last = st.columns(4)
     label = left.selectbox("Label", labels, disabled=not conditional,
                            help=None if conditional else f"{config.model} is unconditional")
     count = middle.slider("How many", 1, 100, 20)
     seed = right.number_input("Seed", min_value=0, value=0, key="sample-seed")
+    scale = last.slider("Noise scale", 0.0, 2.0, 1.0, 0.1,
+                        help="as `trainer sample --noise-scale`: below 1 more typical images, above 1 more varied")
     index = parse_label(label, labels) if conditional else 0
-    images = images_for(noise(seed, count), one_hot([index] * count))
-    show(images, -(-count // 10), min(count, 10), f"{name}-{label}-seed{seed}",
-         f"{count} samples of “{label}”, seed {seed}" if conditional else f"{count} samples, seed {seed}")
+    images = images_for(noise(seed, count, scale), one_hot([index] * count))
+    what = f"{count} samples of “{label}”" if conditional else f"{count} samples"
+    scaled = "" if scale == 1.0 else f", noise × {scale:g}"
+    show(images, -(-count // 10), min(count, 10), f"{name}-{label}-seed{seed}" + (f"-noise{scale:g}" if scaled else ""),
+         f"{what}, seed {seed}{scaled}")
 
 with morph_tab:
     modes = ["between two labels", "between two seeds"] if conditional else ["between two seeds"]

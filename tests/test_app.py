@@ -125,6 +125,8 @@ def test_generate_page_draws_samples_and_morphs(runs_root):
     label = next(box for box in app.selectbox if box.label == "Label")
     label.set_value("7").run()
     assert "“7”" in app.get("image")[0].proto.imgs[0].caption
+    next(slider for slider in app.slider if slider.label == "Noise scale").set_value(0.5).run()
+    assert "seed 0, noise × 0.5" in app.get("image")[0].proto.imgs[0].caption
     app.radio[0].set_value("between two seeds").run()
     assert not app.exception and "seed 0 → seed 1" in app.get("image")[1].proto.imgs[0].caption
     assert len(app.get("download_button")) == 4

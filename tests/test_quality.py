@@ -116,9 +116,10 @@ def test_synth_writes_reusable_folders_and_npz_and_tstr_writes_a_table(runs_dir,
     assert arrays["images"].shape == (20, 28, 28, 1) and arrays["images"].dtype == np.uint8
     assert np.bincount(arrays["labels"]).tolist() == [2] * 10 and arrays["label_names"][0] == "T-shirt/top"
 
-    result = run_cli("tstr", "--run", path, "--sizes", "100,200", "--epochs", "2")
+    result = run_cli("tstr", "--run", path, "--sizes", "100,200", "--epochs", "2", "--noise-scale", "1.5")
     assert result.returncode == 0, result.stderr
     table = json.loads((path / "tstr.json").read_text())
+    assert table["noise_scale"] == 1.5
     names = [entry["name"] for entry in table["results"]]
     assert names == ["real_100", "synthetic_100", "real_100_synthetic_100",
                      "real_200", "synthetic_200", "real_200_synthetic_200"]

@@ -319,6 +319,12 @@ def test_sample_writes_png_grids_and_raw_arrays(runs_dir, tmp_path):
     again = run_cli("sample", "--run", "run", "--runs-dir", runs_dir, "--label", "3", "--n", "12",
                     "--seed", "5", "--out", tmp_path / "again.npy")
     assert again.returncode == 0 and np.array_equal(np.load(tmp_path / "again.npy"), images)
+    # Noise scaled to 0 is the mean noise vector: every sample of a label is the same image.
+    typical = run_cli("sample", "--run", "run", "--runs-dir", runs_dir, "--label", "3", "--n", "4",
+                      "--noise-scale", "0", "--out", tmp_path / "typical.npy")
+    assert typical.returncode == 0, typical.stderr
+    typical = np.load(tmp_path / "typical.npy")
+    assert np.array_equal(typical, typical[:1].repeat(4, axis=0)) and not np.array_equal(images[0], images[1])
 
 
 def test_sample_errors_are_one_clear_line(runs_dir, tmp_path):
@@ -326,6 +332,8 @@ def test_sample_errors_are_one_clear_line(runs_dir, tmp_path):
     cases = [
         (("--label", "11"), "unknown label"),
         (("--label", "3", "--epoch", "7"), "kept epochs: 1"),
+        (("--label", "3", "--noise-scale", "-1"), "--noise-scale: must be 0 or more"),
+        (("--label", "3", "--noise-scale", "nan"), "--noise-scale: must be 0 or more"),
         ((), "--label is required"),
     ]
     for extra, message in cases:

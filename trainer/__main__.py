@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import shutil
 import sys
@@ -158,7 +159,7 @@ def sample(args) -> int:
     label = parse_label(args.label, config.label_names) if conditional else 0
     import tensorflow as tf
 
-    latent = latent_noise(args.seed, args.n, config.latent_dim)
+    latent = latent_noise(args.seed, args.n, config.latent_dim, args.noise_scale)
     images = generate(generator, config, latent, tf.one_hot([label] * args.n, len(config.label_names)))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     if args.out.endswith(".npy"):
@@ -225,7 +226,7 @@ def synth(args) -> int:
     if args.n < 1:
         raise UserError("--n must be at least 1")
     generator, config = load_generator(resolve_run(args.run, args.runs_dir), args.epoch)
-    write_dataset(synthetic_dataset(generator, config, args.n, args.seed), args.out)
+    write_dataset(synthetic_dataset(generator, config, args.n, args.seed, args.noise_scale), args.out)
     print(f"wrote {args.n} labelled samples to {args.out}")
     return 0
 
@@ -244,7 +245,7 @@ def tstr(args) -> int:
         raise UserError(f"--sizes takes whole numbers separated by commas, not {args.sizes!r}") from None
     path = resolve_run(args.run, args.runs_dir)
     generator, config = load_generator(path, args.epoch)
-    table = train_on_synthetic_test_on_real(generator, config, sizes, args.epochs, args.seed)
+    table = train_on_synthetic_test_on_real(generator, config, sizes, args.epochs, args.seed, args.noise_scale)
     table = dict(epoch=args.epoch or RunDirectory(path).status().get("epoch"), **table)
     output = report_path(path, "tstr", args.epoch)
     atomic_write(output, json.dumps(table, indent=2))
@@ -283,6 +284,19 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                                                   "or the latest checkpoint while training)")
 
 
+def add_noise_scale_option(parser: argparse.ArgumentParser) -> None:
+    """For the commands that draw many samples: how far from the typical image they may stray."""
+    def non_negative(text: str) -> float:
+        value = float(text)
+        if not (math.isfinite(value) and value >= 0):
+            raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+        return value
+
+    parser.add_argument("--noise-scale", type=non_negative, default=1.0,
+                        help="standard deviation of the noise (default: 1, as in training); below 1 "
+                             "cleaner, more typical images, above 1 more varied ones")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description="Train conditional GANs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -302,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample_parser.add_argument("--n", type=int, default=100, help="number of samples (default: 100)")
     sample_parser.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     sample_parser.add_argument("--out", required=True, help="FILE.png for a grid, FILE.npy for (N, H, W, C) in [0, 1]")
+    add_noise_scale_option(sample_parser)
     sample_parser.set_defaults(handler=sample)
 
     classifier_parser = commands.add_parser("classifier", help="train the classifier that scores generators")
@@ -332,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth_parser.add_argument("--n", type=int, required=True, help="number of images, in equal shares per label")
     synth_parser.add_argument("--seed", type=int, default=0)
     synth_parser.add_argument("--out", required=True, help="DIR for class folders of PNGs, or FILE.npz")
+    add_noise_scale_option(synth_parser)
     synth_parser.set_defaults(handler=synth)
 
     tstr_parser = commands.add_parser("tstr", help="train on synthetic, test on real (Sony thesis, Table 5.7)")
@@ -339,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     tstr_parser.add_argument("--sizes", default="30000,60000", help="training set sizes (default: 30000,60000)")
     tstr_parser.add_argument("--epochs", type=int, default=5, help="LeNet epochs per training set (default: 5)")
     tstr_parser.add_argument("--seed", type=int, default=0)
+    add_noise_scale_option(tstr_parser)
     tstr_parser.set_defaults(handler=tstr)
 
     data_parser = commands.add_parser("data", help="fetch or check the MNIST and Fashion-MNIST files")

@@ -20,9 +20,9 @@ from trainer.metrics import generate_balanced, real_reference
 from trainer.rundir import RunError, atomic_write
 
 
-def synthetic_dataset(generator, config, count: int, seed: int) -> data.ImageDataset:
+def synthetic_dataset(generator, config, count: int, seed: int, noise_scale: float = 1.0) -> data.ImageDataset:
     """`count` generated images in equal shares per label, as uint8 like a loaded data set."""
-    images, labels = generate_balanced(generator, config, count, seed)
+    images, labels = generate_balanced(generator, config, count, seed, noise_scale)
     return data.ImageDataset(np.round(images * 255).astype(np.uint8), labels.astype(np.int32),
                              tuple(config.label_names), f"synthetic:{config.run_name}")
 
@@ -58,7 +58,8 @@ def concatenate(first: data.ImageDataset, second: data.ImageDataset, name: str) 
                              np.concatenate([first.labels, second.labels]), first.label_names, name)
 
 
-def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed: int = 0, log=print) -> dict:
+def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed: int = 0, noise_scale: float = 1.0,
+                                    log=print) -> dict:
     real_train = real_reference(config, "train")
     real_test = real_reference(config, "test")
     results = []
@@ -66,7 +67,7 @@ def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed:
         if size // real_train.num_classes > np.bincount(real_train.labels).min():
             raise RunError(f"--sizes {size} asks for more real images per class than the data set has")
         real = balanced_take(real_train, size, seed)
-        synthetic = synthetic_dataset(generator, config, size, seed + size)
+        synthetic = synthetic_dataset(generator, config, size, seed + size, noise_scale)
         mixed = concatenate(real, synthetic, "mixed")
         for kind, name, train_set in (("real", f"real_{size}", real), ("synthetic", f"synthetic_{size}", synthetic),
                                       ("mixed", f"real_{size}_synthetic_{size}", mixed)):
@@ -77,5 +78,5 @@ def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed:
                                 test_accuracy=history[-1]["test_accuracy"], history=history))
     by_name = {result["name"]: result["test_accuracy"] for result in results}
     gaps = {str(size): by_name[f"real_{size}"] - by_name[f"synthetic_{size}"] for size in sizes}
-    return dict(sizes=list(sizes), epochs=epochs, test_images=len(real_test.labels), results=results,
-                gap_real_minus_synthetic=gaps)
+    return dict(sizes=list(sizes), epochs=epochs, noise_scale=noise_scale, test_images=len(real_test.labels),
+                results=results, gap_real_minus_synthetic=gaps)
