@@ -119,10 +119,12 @@ def synthetic_section():
     st.caption("LeNets trained on real, synthetic and mixed sets of each size, all tested on the real test "
                "set (Sony thesis, Table 5.7). A small gap between real and synthetic means the samples "
                "carry what a classifier needs.")
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     sizes = left.text_input("Training set sizes", "10000", help="comma separated, e.g. 30000,60000")
-    epochs = right.number_input("LeNet epochs per set", min_value=1, max_value=50, value=3)
-    job_panel("tstr", "Run it", ["--sizes", sizes.replace(" ", ""), "--epochs", int(epochs)])
+    epochs = middle.number_input("LeNet epochs per set", min_value=1, max_value=50, value=3)
+    scale = right.number_input("Noise scale", min_value=0.0, max_value=3.0, value=1.0, step=0.1,
+                               help="as `trainer tstr --noise-scale`: above 1 draws more varied synthetic images")
+    job_panel("tstr", "Run it", ["--sizes", sizes.replace(" ", ""), "--epochs", int(epochs), "--noise-scale", scale])
     table = read_json(path / "tstr.json", default=None)
     if not isinstance(table, dict) or not table.get("results"):
         st.info("Not run yet for this run.")
@@ -133,6 +135,8 @@ def synthetic_section():
         "test_accuracy": st.column_config.NumberColumn("real test accuracy", format="percent")})
     for size, gap in (table.get("gap_real_minus_synthetic") or {}).items():
         st.markdown(f"Gap real − synthetic at {size}: **{gap * 100:.2f} points**")
+    if table.get("noise_scale", 1.0) != 1.0:
+        st.caption(f"The synthetic images were drawn with noise × {table['noise_scale']:g} (`--noise-scale`).")
     curves = pd.DataFrame({result["name"]: {record["epoch"]: record.get("test_accuracy")
                                              for record in result.get("history") or []}
                            for result in table["results"]})

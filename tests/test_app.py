@@ -25,7 +25,7 @@ def runs_root(tmp_path_factory, classifiers):
     root = tmp_path_factory.mktemp("app") / "runs"
     finished = train(root, *SMALL, "--epochs", "2", run_name="finished")
     assert trainer(["eval", "--run", str(finished), "--n", "500", "--classifiers-dir", str(classifiers)]) == 0
-    assert trainer(["tstr", "--run", str(finished), "--sizes", "200", "--epochs", "1"]) == 0
+    assert trainer(["tstr", "--run", str(finished), "--sizes", "200", "--epochs", "1", "--noise-scale", "1.5"]) == 0
 
     failed = train(root, *SMALL, "--epochs", "1", run_name="failed")
     config = json.loads((failed / "config.json").read_text())
@@ -145,6 +145,7 @@ def test_classifier_page_shows_the_verdict_and_the_synthetic_table(runs_root):
     assert {"Test accuracy", "Label accuracy", "Fréchet distance", "Diversity"} <= labels
     assert app.dataframe[0].value["name"].tolist() == ["real_200", "synthetic_200", "real_200_synthetic_200"]
     assert "Gap real − synthetic at 200" in texts(app, "markdown")
+    assert "noise × 1.5" in texts(app, "caption")
 
 
 def test_classifier_page_button_scores_a_run(runs_root):
