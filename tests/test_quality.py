@@ -115,6 +115,11 @@ def test_synth_writes_reusable_folders_and_npz_and_tstr_writes_a_table(runs_dir,
     arrays = np.load(tmp_path / "synthetic.npz")
     assert arrays["images"].shape == (20, 28, 28, 1) and arrays["images"].dtype == np.uint8
     assert np.bincount(arrays["labels"]).tolist() == [2] * 10 and arrays["label_names"][0] == "T-shirt/top"
+    # --noise-scale reaches the generator: at 0 every image of a label is the mean noise vector's.
+    result = run_cli("synth", "--run", path, "--n", "20", "--noise-scale", "0", "--out", tmp_path / "typical.npz")
+    assert result.returncode == 0, result.stderr
+    typical = np.load(tmp_path / "typical.npz")["images"]
+    assert np.array_equal(typical[:10], typical[10:]) and not np.array_equal(arrays["images"][:10], arrays["images"][10:])
 
     result = run_cli("tstr", "--run", path, "--sizes", "100,200", "--epochs", "2", "--noise-scale", "1.5")
     assert result.returncode == 0, result.stderr
