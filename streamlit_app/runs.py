@@ -186,8 +186,11 @@ def start_training(root: Path, name: str, options: dict) -> int:
     for key, value in options.items():
         if key not in known:
             raise RunError(f"unknown training option {key!r}")
-        if value not in (None, ""):
-            command += ["--" + key.replace("_", "-"), str(value)]
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):  # switches: --twin-class-head or --no-twin-class-head
+            command.append(flag if value else "--no-" + flag[2:])
+        elif value not in (None, ""):
+            command += [flag, str(value)]
     path.mkdir(parents=True)
     return _record_launch(path, command)
 

@@ -82,6 +82,9 @@ def start_form(existing):
         mode_seeking = middle.number_input("Mode-seeking weight (0: off)", min_value=0.0, value=0.0, step=0.5,
                                            help="more varied samples, a better data set to train a classifier "
                                                 "on; the README's synthetic-data recipe uses 1")
+        twin_head = middle.checkbox("Twin class head (cdcgan)",
+                                    help="TAC-GAN: samples spread over each class as real ones do rather than "
+                                         "only its easiest; with mode seeking, the README's synthetic-data recipe")
         d_steps = right.number_input("Discriminator steps (0: the family's)", min_value=0, value=0,
                                      help="Metropolia thesis: 5 D steps per G step")
         g_steps = right.number_input("Generator steps (0: the family's)", min_value=0, value=0,
@@ -105,7 +108,8 @@ def start_form(existing):
     options = dict(dataset=dataset_name, model=model, epochs=epochs, batch_size=batch_size or None,
                    lr=lr or None, d_steps=d_steps or None, g_steps=g_steps or None,
                    limit_per_class=limit or None, seed=seed, average_decay=average_decay or None,
-                   generator_width=width if width != 1 else None, mode_seeking_weight=mode_seeking or None)
+                   generator_width=width if width != 1 else None, mode_seeking_weight=mode_seeking or None,
+                   twin_class_head=twin_head or None)
     try:
         pid = run_files.start_training(root, name, options)
     except RunError as error:

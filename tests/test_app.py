@@ -199,13 +199,15 @@ def test_pages_that_only_read_files_do_not_import_tensorflow(runs_root):
     assert result.stdout.split()[-2:] == ["False", "False"]
 
 
-def start_from_the_form(name, model, numbers):
-    """Fill the Runs page's start form (a family and number fields by label) and submit it."""
+def start_from_the_form(name, model, numbers, checks=()):
+    """Fill the Runs page's start form (a family, number fields and checkboxes by label) and submit it."""
     app = open_page("runs_page.py")
     next(box for box in app.selectbox if box.label == "Model family").set_value(model)
     boxes = {box.label: box for box in app.number_input}
     for label, value in numbers.items():
         boxes[label].set_value(value)
+    for label in checks:
+        next(box for box in app.checkbox if box.label == label).check()
     next(box for box in app.text_input if box.label.startswith("Run name")).input(name)
     next(button for button in app.button if button.label == "Start training").click().run()
     assert not app.exception and f"Started {name}" in texts(app, "success")
@@ -244,12 +246,13 @@ def test_start_stop_resume_and_delete_from_the_runs_page(runs_root):
 def test_the_start_form_offers_the_longer_recipes_options(runs_root):
     start_from_the_form("wide", "cdcgan", {"Epochs": 1, "Images per class (0: all)": 20,
                                            "Average G's weights, decay (0: off)": 0.999,
-                                           "Generator width (cdcgan)": 2, "Mode-seeking weight (0: off)": 1.0})
+                                           "Generator width (cdcgan)": 2, "Mode-seeking weight (0: off)": 1.0},
+                        checks=["Twin class head (cdcgan)"])
     path = runs_root / "wide"
     wait_for(lambda: run_files.run_state(path)["state"] == "finished", what="the one-epoch training")
     config = json.loads((path / "config.json").read_text())
     assert config["model"] == "cdcgan" and config["generator_width"] == 2 and config["average_decay"] == 0.999
-    assert config["mode_seeking_weight"] == 1.0
+    assert config["mode_seeking_weight"] == 1.0 and config["twin_class_head"] is True
 
 
 def test_the_app_renders_charts_and_grids_in_chromium(runs_root):

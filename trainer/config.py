@@ -43,6 +43,9 @@ class TrainConfig:
     class_loss_weight: float | None = option(None, "weight of an auxiliary classification loss (AC-GAN): D learns to "
                                                    "name the label of real images, G to make fakes D names as asked "
                                                    "(0: off)")
+    twin_class_head: bool = option(False, "with --class-loss-weight: a second class head learns to name the label of "
+                                          "fakes, and G is rewarded when it cannot (TAC-GAN); corrects the class "
+                                          "loss's pull towards easy, typical samples")
     mode_seeking_weight: float = option(0.0, "weight of a mode-seeking loss (MSGAN): G is rewarded when two noise "
                                              "vectors with the same label give different images; more varied "
                                              "samples, a better data set to train a classifier on (0: off)")

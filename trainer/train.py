@@ -236,14 +236,15 @@ class GANTrainer:
         return self._update(real_batches, real_labels, d_latents, g_latents, g_labels)
 
     def _discriminate(self, images, labels):
-        """D's real-or-fake logits, and the class loss of its AC-GAN head (0 without one)."""
+        """D's real-or-fake logits, and the cross-entropy of each class head for `labels`: the
+        AC-GAN head's, then the twin head's (none without a class loss)."""
         outputs = self.discriminator(self._inputs(images, labels), training=True)
         if not self.config.class_loss_weight:
-            return tf.cast(outputs, tf.float32), 0.0
-        logits, class_logits = outputs
-        class_loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels, tf.cast(class_logits, tf.float32)))
-        return tf.cast(logits, tf.float32), self.config.class_loss_weight * class_loss
+            return tf.cast(outputs, tf.float32), []
+        logits, *heads = outputs
+        return tf.cast(logits, tf.float32), [
+            self.config.class_loss_weight * tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels, tf.cast(head, tf.float32))) for head in heads]
 
     def _update(self, real_batches, real_labels, d_latents, g_latents, g_labels):
         """The D steps, then the G steps, on tensors only: the part XLA may compile."""
@@ -251,9 +252,11 @@ class GANTrainer:
         for real, labels, latent in zip(real_batches, real_labels, d_latents):
             with tf.GradientTape() as tape:
                 fake = self.generator(self._inputs(latent, labels), training=True)
-                real_logits, class_loss = self._discriminate(real, labels)
-                fake_logits, _ = self._discriminate(fake, labels)  # the head learns from real images only
-                loss = self.discriminator_loss(real_logits, fake_logits) + class_loss
+                real_logits, real_class_losses = self._discriminate(real, labels)
+                # The head learns from real images only; the twin head, if any, from fakes only.
+                fake_logits, fake_class_losses = self._discriminate(fake, labels)
+                loss = self.discriminator_loss(real_logits, fake_logits) + sum(real_class_losses[:1])
+                loss += sum(fake_class_losses[1:])
                 scaled_loss = self._scaled(self.d_optimizer, loss)
             self._apply(self.d_optimizer, self.discriminator, tape, scaled_loss)
             d_loss += loss
@@ -262,8 +265,10 @@ class GANTrainer:
         for latent, labels in zip(g_latents, g_labels):
             with tf.GradientTape() as tape:
                 fake = self.generator(self._inputs(latent, labels), training=True)
-                fake_logits, class_loss = self._discriminate(fake, labels)
-                loss = self.generator_loss(fake_logits) + class_loss
+                fake_logits, class_losses = self._discriminate(fake, labels)
+                # TAC-GAN (Gong et al. 2019): minus the twin's loss cancels the class loss's reward
+                # for fakes far from other classes, so G matches each class's real spread.
+                loss = self.generator_loss(fake_logits) + sum(class_losses[:1]) - sum(class_losses[1:])
                 if self.config.mode_seeking_weight:
                     loss += self.config.mode_seeking_weight * mode_seeking_loss(fake, latent)
                 scaled_loss = self._scaled(self.g_optimizer, loss)
@@ -447,6 +452,8 @@ def record_dataset(config: TrainConfig, dataset: ImageDataset) -> TrainConfig:
         raise RunError(f"unknown loss {config.loss!r}; choose one of: {', '.join(LOSSES)}")
     if (config.generator_width or 1) < 1 or (config.class_loss_weight or 0) < 0 or config.mode_seeking_weight < 0:
         raise RunError("--generator-width must be at least 1, --class-loss-weight and --mode-seeking-weight at least 0")
+    if config.twin_class_head and not config.class_loss_weight:
+        raise RunError("--twin-class-head needs a class loss: a --class-loss-weight above 0")
     if config.mode_seeking_weight and config.batch_size < 2:
         raise RunError("--mode-seeking-weight needs pairs of samples: a --batch-size of at least 2")
     check_family_options(config)  # a ValueError, like an unknown family's

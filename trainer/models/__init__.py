@@ -9,7 +9,8 @@ A family module defines
   logits; the sigmoid its source ends with lives in the loss, where it is numerically stable.
 - optionally `OPTIONS`: the family's own TrainConfig fields, beyond the common ones. With
   "class_loss_weight", `build_discriminator(..., class_head=True)` returns [logits, class
-  logits] for the auxiliary classification loss; with "generator_width",
+  logits] for the auxiliary classification loss, and with `twin_head=True` as well [logits, class
+  logits, twin class logits] (TAC-GAN, `--twin-class-head`); with "generator_width",
   `build_generator(..., width=W)` multiplies the generator's channels.
 - optionally `generator_layout` in DEFAULTS: the current arrangement of the generator's layers;
   `build_generator(..., layout=L)` builds an earlier one for runs that were written with it.
@@ -71,6 +72,8 @@ def build_generator(config):
 def build_discriminator(config):
     """The run's discriminator; with a class loss it also returns class logits (an AC-GAN head)."""
     extra = {"class_head": True} if config.class_loss_weight else {}
+    if config.twin_class_head:
+        extra["twin_head"] = True
     return get_family(config.model).build_discriminator(config.image_shape, len(config.label_names), **extra)
 
 

@@ -29,6 +29,13 @@ Choices, and why:
   (the original AC-GAN), D could lower its loss by pushing fakes towards easy classes. The
   price is some variety: on Fashion-MNIST label accuracy rose from 88.3 % to 92.6 % after 8
   epochs, diversity fell from 0.94 to 0.86.
+- A twin class head (TAC-GAN, Gong et al. 2019; `--twin-class-head`, off by default): a second
+  head learns to name the label of fakes, and G is rewarded when it cannot. The class loss alone
+  rewards fakes that are easy to name, so a generator drifts to each class's typical images and
+  away from the borders between classes; subtracting the twin's loss cancels that pull, leaving
+  the class head's teaching. What it buys is a data set to train a classifier on: the README's
+  longer MNIST recipe with mode seeking trained a LeNet to 97.7 % on real test digits with it,
+  96.9 to 97.2 % without; the samples follow their label a little less (97.2 % against 98.1 %).
 - Adam 2e-4 with beta1 0.5 (the DCGAN recipe) and one D step per G step, at a constant rate:
   letting it fall to zero over the last 10 of 30 epochs (`--lr-decay-epochs`) changed little
   (Fréchet distance 23.9 against 23.0).
@@ -90,7 +97,7 @@ def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2):
     return keras.Model([latent, label], image, name="generator")
 
 
-def build_discriminator(image_shape, num_classes, class_head=False):
+def build_discriminator(image_shape, num_classes, class_head=False, twin_head=False):
     check_image_size("cdcgan", image_shape, 4, 28)
     image, label = discriminator_inputs(image_shape, num_classes, CONDITIONAL)
     hidden = image
@@ -104,5 +111,7 @@ def build_discriminator(image_shape, num_classes, class_head=False):
     logit = layers.Add(dtype="float32")([unconditional, projection])
     if not class_head:
         return keras.Model([image, label], logit, name="discriminator")
-    class_logits = layers.Dense(num_classes, dtype="float32", name="class_logits")(features)
-    return keras.Model([image, label], [logit, class_logits], name="discriminator")
+    heads = [layers.Dense(num_classes, dtype="float32", name="class_logits")(features)]
+    if twin_head:
+        heads.append(layers.Dense(num_classes, dtype="float32", name="twin_class_logits")(features))
+    return keras.Model([image, label], [logit, *heads], name="discriminator")
