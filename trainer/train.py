@@ -236,15 +236,19 @@ class GANTrainer:
         return self._update(real_batches, real_labels, d_latents, g_latents, g_labels)
 
     def _discriminate(self, images, labels):
-        """D's real-or-fake logits, and the cross-entropy of each class head for `labels`: the
-        AC-GAN head's, then the twin head's (none without a class loss)."""
+        """D's real-or-fake logits, and the weighted class losses for `labels` of its AC-GAN head
+        and of its twin head (0 for a head the run does not have)."""
         outputs = self.discriminator(self._inputs(images, labels), training=True)
         if not self.config.class_loss_weight:
-            return tf.cast(outputs, tf.float32), []
+            return tf.cast(outputs, tf.float32), 0.0, 0.0
         logits, *heads = outputs
-        return tf.cast(logits, tf.float32), [
-            self.config.class_loss_weight * tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels, tf.cast(head, tf.float32))) for head in heads]
+
+        def class_loss(head):
+            return self.config.class_loss_weight * tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.cast(head, tf.float32)))
+
+        twin_loss = class_loss(heads[1]) if self.config.twin_class_head else 0.0
+        return tf.cast(logits, tf.float32), class_loss(heads[0]), twin_loss
 
     def _update(self, real_batches, real_labels, d_latents, g_latents, g_labels):
         """The D steps, then the G steps, on tensors only: the part XLA may compile."""
@@ -252,11 +256,10 @@ class GANTrainer:
         for real, labels, latent in zip(real_batches, real_labels, d_latents):
             with tf.GradientTape() as tape:
                 fake = self.generator(self._inputs(latent, labels), training=True)
-                real_logits, real_class_losses = self._discriminate(real, labels)
-                # The head learns from real images only; the twin head, if any, from fakes only.
-                fake_logits, fake_class_losses = self._discriminate(fake, labels)
-                loss = self.discriminator_loss(real_logits, fake_logits) + sum(real_class_losses[:1])
-                loss += sum(fake_class_losses[1:])
+                # The class head learns from real images only; the twin head, if any, from fakes only.
+                real_logits, class_loss, _ = self._discriminate(real, labels)
+                fake_logits, _, twin_loss = self._discriminate(fake, labels)
+                loss = self.discriminator_loss(real_logits, fake_logits) + class_loss + twin_loss
                 scaled_loss = self._scaled(self.d_optimizer, loss)
             self._apply(self.d_optimizer, self.discriminator, tape, scaled_loss)
             d_loss += loss
@@ -265,10 +268,10 @@ class GANTrainer:
         for latent, labels in zip(g_latents, g_labels):
             with tf.GradientTape() as tape:
                 fake = self.generator(self._inputs(latent, labels), training=True)
-                fake_logits, class_losses = self._discriminate(fake, labels)
+                fake_logits, class_loss, twin_loss = self._discriminate(fake, labels)
                 # TAC-GAN (Gong et al. 2019): minus the twin's loss cancels the class loss's reward
                 # for fakes far from other classes, so G matches each class's real spread.
-                loss = self.generator_loss(fake_logits) + sum(class_losses[:1]) - sum(class_losses[1:])
+                loss = self.generator_loss(fake_logits) + class_loss - twin_loss
                 if self.config.mode_seeking_weight:
                     loss += self.config.mode_seeking_weight * mode_seeking_loss(fake, latent)
                 scaled_loss = self._scaled(self.g_optimizer, loss)
