@@ -382,7 +382,14 @@ def test_sample_errors_are_one_clear_line(runs_dir, tmp_path):
 
 @pytest.mark.parametrize("model", ["cgan", "cdcgan"])
 def test_mixed_bfloat16_trains_and_samples_in_float32(runs_dir, tmp_path, model):
+    import keras
+
+    from trainer.sampling import load_generator
+
     path = train(runs_dir, *SMALL, "--model", model, "--epochs", "1", "--precision", "mixed_bfloat16")
+    # The run's models compute in bfloat16, and the process's later models are float32 again.
+    assert "bfloat16" in {layer.compute_dtype for layer in load_generator(path)[0].layers}
+    assert keras.mixed_precision.global_policy().name == "float32"
     (record,) = RunDirectory(path).history()
     assert np.isfinite(record["d_loss"]) and np.isfinite(record["g_loss"])
     result = run_cli("sample", "--run", path, "--label", "0", "--n", "4", "--out", tmp_path / "x.npy")

@@ -13,6 +13,7 @@ as a single device, each replica taking its slice.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import signal
@@ -85,6 +86,21 @@ class TrainingFailed(Exception):
     """A non-finite loss: the run is marked failed and its last good checkpoint kept."""
 
 
+@contextlib.contextmanager
+def precision_policy(name: str):
+    """Keras's precision policy while the models are built, and the caller's one again after.
+
+    Keras reads the policy only when a layer is made, and keeps it process-wide: left set, it
+    would turn every later model in the process (the app's, a test's) into mixed precision.
+    """
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
     if name == "default":
         return tf.distribute.get_strategy()
@@ -114,7 +130,6 @@ class GANTrainer:
         if config.mode_seeking_weight and config.batch_size // self.replicas < 2:  # pairs live within a replica
             raise RunError(f"--mode-seeking-weight needs pairs of samples on each of the {self.replicas} replicas: "
                            f"a --batch-size of at least {2 * self.replicas}")
-        keras.mixed_precision.set_global_policy(config.precision)
 
         # The whole data set in memory as variables: no per-step Python or NumPy work. Variables,
         # not constants, so the graph passes them by reference instead of embedding 47 MB of
@@ -128,7 +143,7 @@ class GANTrainer:
                            f"({config.batch_size} x {config.d_steps} D steps); lower --batch-size")
 
         keras.utils.set_random_seed(config.seed)  # the same initial weights for the same seed
-        with self.strategy.scope():
+        with self.strategy.scope(), precision_policy(config.precision):
             self.generator = build_generator(config)
             # The generator that samples, checkpoints and generator.keras show: a moving average
             # of the trained one's weights when --average-decay is on, else the trained one.
