@@ -10,8 +10,10 @@ if [ ! -f classifiers/mnist-lenet/classifier.keras ]; then
   printf '\n== training the MNIST classifier (about a minute)\n'
   $py -m trainer classifier train --dataset mnist --epochs 8
 fi
-printf '\n== training the default MNIST generator (runs/mnist-demo, about 2 minutes)\n'
-$py -m trainer train --dataset mnist --model cdcgan --epochs 6 --run-name mnist-demo --overwrite "$@"
+# Four epochs: label accuracy 98.1-98.7 % over three seeds, in 2.7 minutes on a 2-core Zen 3 (six
+# epochs look a little cleaner, Frechet distance 55 against 65-76, but take four minutes there).
+printf '\n== training the default MNIST generator (runs/mnist-demo, about 3 minutes)\n'
+$py -m trainer train --dataset mnist --model cdcgan --epochs 4 --run-name mnist-demo --overwrite "$@"
 printf '\n== scoring it\n'
 $py -m trainer eval --run mnist-demo
 printf '\n== exporting it to web/models/mnist-demo\n'
