@@ -131,3 +131,15 @@ def test_synth_writes_reusable_folders_and_npz_and_tstr_writes_a_table(runs_dir,
     assert all(len(entry["history"]) == 2 and 0 <= entry["test_accuracy"] <= 1 for entry in table["results"])
     assert table["results"][2]["train_images"] == 200 and set(table["gap_real_minus_synthetic"]) == {"100", "200"}
     assert "gap real - synthetic" in result.stdout
+
+
+def test_the_real_set_of_tstr_is_balanced_or_the_whole_unequal_training_set():
+    from trainer.rundir import RunError
+    from trainer.synthetic import real_training_set
+
+    labels = np.repeat(np.arange(3, dtype=np.int32), [5, 7, 9])  # unequal classes, as MNIST's are
+    real = data.ImageDataset(np.zeros((21, 4, 4, 1), np.uint8), labels, ("a", "b", "c"), "test")
+    assert np.bincount(real_training_set(real, 15, seed=0).labels).tolist() == [5, 5, 5]
+    assert np.bincount(real_training_set(real, 21, seed=0).labels).tolist() == [5, 7, 9]
+    with pytest.raises(RunError, match="at most 15 in equal shares; use a size up to 15, or 21 for the whole set"):
+        real_training_set(real, 18, seed=0)

@@ -352,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     tstr_parser = commands.add_parser("tstr", help="train on synthetic, test on real (Sony thesis, Table 5.7)")
     add_run_options(tstr_parser)
-    tstr_parser.add_argument("--sizes", default="30000,60000", help="training set sizes (default: 30000,60000)")
+    tstr_parser.add_argument("--sizes", default="30000,60000",
+                             help="training set sizes; the real images come in equal shares per class, except at the "
+                                  "training set's own size, which takes all of it (default: 30000,60000)")
     tstr_parser.add_argument("--epochs", type=int, default=5, help="LeNet epochs per training set (default: 5)")
     tstr_parser.add_argument("--seed", type=int, default=0)
     add_noise_scale_option(tstr_parser)

@@ -53,6 +53,21 @@ def balanced_take(dataset: data.ImageDataset, count: int, seed: int) -> data.Ima
     return data.balanced_subset(dataset, per_class, seed, log=lambda *_: None)
 
 
+def real_training_set(real_train: data.ImageDataset, size: int, seed: int) -> data.ImageDataset:
+    """`size` real training images in equal shares per class, or the whole training set when
+    `size` is its size: MNIST's classes are unequal (5,421 fives, 6,742 ones), so its 60,000 (the
+    Sony thesis's largest phase) cannot be balanced."""
+    if size == len(real_train.labels):
+        return real_train
+    smallest = int(np.bincount(real_train.labels, minlength=real_train.num_classes).min())
+    largest = smallest * real_train.num_classes
+    if size > largest:
+        raise RunError(f"--sizes {size}: the real training set has {smallest} images in its smallest class, so "
+                       f"at most {largest} in equal shares; use a size up to {largest}, or "
+                       f"{len(real_train.labels)} for the whole set")
+    return balanced_take(real_train, size, seed)
+
+
 def concatenate(first: data.ImageDataset, second: data.ImageDataset, name: str) -> data.ImageDataset:
     return data.ImageDataset(np.concatenate([first.images, second.images]),
                              np.concatenate([first.labels, second.labels]), first.label_names, name)
@@ -64,9 +79,7 @@ def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed:
     real_test = real_reference(config, "test")
     results = []
     for size in sizes:
-        if size // real_train.num_classes > np.bincount(real_train.labels).min():
-            raise RunError(f"--sizes {size} asks for more real images per class than the data set has")
-        real = balanced_take(real_train, size, seed)
+        real = real_training_set(real_train, size, seed)
         synthetic = synthetic_dataset(generator, config, size, seed + size, noise_scale)
         mixed = concatenate(real, synthetic, "mixed")
         for kind, name, train_set in (("real", f"real_{size}", real), ("synthetic", f"synthetic_{size}", synthetic),
