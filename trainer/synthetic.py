@@ -48,11 +48,6 @@ def write_dataset(dataset: data.ImageDataset, out: str | Path) -> None:
         atomic_write(out / folder_name(dataset.label_names[label]) / f"{index:06d}.png", png_bytes(image))
 
 
-def balanced_take(dataset: data.ImageDataset, count: int, seed: int) -> data.ImageDataset:
-    per_class = count // dataset.num_classes
-    return data.balanced_subset(dataset, per_class, seed, log=lambda *_: None)
-
-
 def real_training_set(real_train: data.ImageDataset, size: int, seed: int) -> data.ImageDataset:
     """`size` real training images in equal shares per class, or the whole training set when
     `size` is its size: MNIST's classes are unequal (5,421 fives, 6,742 ones), so its 60,000 (the
@@ -65,7 +60,7 @@ def real_training_set(real_train: data.ImageDataset, size: int, seed: int) -> da
         raise RunError(f"--sizes {size}: the real training set has {smallest} images in its smallest class, so "
                        f"at most {largest} in equal shares; use a size up to {largest}, or "
                        f"{len(real_train.labels)} for the whole set")
-    return balanced_take(real_train, size, seed)
+    return data.balanced_subset(real_train, size // real_train.num_classes, seed, log=lambda *_: None)
 
 
 def concatenate(first: data.ImageDataset, second: data.ImageDataset, name: str) -> data.ImageDataset:
