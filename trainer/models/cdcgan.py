@@ -36,6 +36,9 @@ Choices, and why:
   the class head's teaching. What it buys is a data set to train a classifier on: the README's
   longer MNIST recipe with mode seeking trained a LeNet to 97.7 % on real test digits with it,
   96.9 to 97.2 % without; the samples follow their label a little less (97.2 % against 98.1 %).
+  On Fashion-MNIST it took the gap between LeNets trained on synthetic and on real clothes
+  from 5.96 to 4.40 points; with half the mode-seeking weight and 40 epochs, to 3.18 points
+  at 90.0 % label accuracy.
 - Adam 2e-4 with beta1 0.5 (the DCGAN recipe) and one D step per G step, at a constant rate:
   letting it fall to zero over the last 10 of 30 epochs (`--lr-decay-epochs`) changed little
   (Fréchet distance 23.9 against 23.0).
