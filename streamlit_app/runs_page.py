@@ -79,6 +79,9 @@ def start_form(existing):
                                                  "the README's longer recipes use 0.999")
         width = middle.number_input("Generator width (cdcgan)", min_value=1, max_value=4, value=1,
                                     help="2 doubles the generator's channels: better images, slower training")
+        discriminator_width = middle.number_input("Discriminator width (cdcgan)", min_value=1, max_value=4, value=1,
+                                                  help="2 doubles the discriminator's channels: slower training; "
+                                                       "the README's MNIST synthetic-data recipe uses it")
         mode_seeking = middle.number_input("Mode-seeking weight (0: off)", min_value=0.0, value=0.0, step=0.5,
                                            help="more varied samples, a better data set to train a classifier "
                                                 "on; the README's synthetic-data recipes use 1 for MNIST "
@@ -109,7 +112,9 @@ def start_form(existing):
     options = dict(dataset=dataset_name, model=model, epochs=epochs, batch_size=batch_size or None,
                    lr=lr or None, d_steps=d_steps or None, g_steps=g_steps or None,
                    limit_per_class=limit or None, seed=seed, average_decay=average_decay or None,
-                   generator_width=width if width != 1 else None, mode_seeking_weight=mode_seeking or None,
+                   generator_width=width if width != 1 else None,
+                   discriminator_width=discriminator_width if discriminator_width != 1 else None,
+                   mode_seeking_weight=mode_seeking or None,
                    twin_class_head=twin_head or None)
     try:
         pid = run_files.start_training(root, name, options)

@@ -246,13 +246,15 @@ def test_start_stop_resume_and_delete_from_the_runs_page(runs_root):
 def test_the_start_form_offers_the_longer_recipes_options(runs_root):
     start_from_the_form("wide", "cdcgan", {"Epochs": 1, "Images per class (0: all)": 20,
                                            "Average G's weights, decay (0: off)": 0.999,
-                                           "Generator width (cdcgan)": 2, "Mode-seeking weight (0: off)": 1.0},
+                                           "Generator width (cdcgan)": 2, "Discriminator width (cdcgan)": 2,
+                                           "Mode-seeking weight (0: off)": 1.0},
                         checks=["Twin class head (cdcgan)"])
     path = runs_root / "wide"
     wait_for(lambda: run_files.run_state(path)["state"] == "finished", what="the one-epoch training")
     config = json.loads((path / "config.json").read_text())
     assert config["model"] == "cdcgan" and config["generator_width"] == 2 and config["average_decay"] == 0.999
     assert config["mode_seeking_weight"] == 1.0 and config["twin_class_head"] is True
+    assert config["discriminator_width"] == 2
 
 
 def test_the_app_renders_charts_and_grids_in_chromium(runs_root):

@@ -228,7 +228,7 @@ def test_a_run_from_before_the_one_layer_upsampling_samples_and_resumes_with_its
     assert len(run.history()) == 2 and TrainConfig.load(run.path).generator_layout == 1
 
 
-@pytest.mark.parametrize("option", ["--class-loss-weight", "--generator-width"])
+@pytest.mark.parametrize("option", ["--class-loss-weight", "--generator-width", "--discriminator-width"])
 def test_family_options_are_refused_by_other_families(runs_dir, capsys, option):
     train(runs_dir, *SMALL, "--model", "cgan", option, "2", "--epochs", "1", expect=2)
     assert f"{option} is not an option of cgan (it is of: cdcgan)" in capsys.readouterr().err
@@ -248,6 +248,24 @@ def test_a_wider_generator_samples_the_same_from_its_checkpoint(runs_dir):
     latent, labels, _ = grid_inputs(config)
     np.testing.assert_allclose(generate(final, config, latent, labels), generate(rebuilt, config, latent, labels),
                                atol=1e-6)
+
+
+def test_a_wider_discriminator_is_rebuilt_from_config_on_resume(runs_dir):
+    import tensorflow as tf
+
+    from trainer.config import TrainConfig
+    from trainer.models import build_discriminator
+
+    path = train(runs_dir, *SMALL, "--model", "cdcgan", "--discriminator-width", "2", "--twin-class-head",
+                 "--epochs", "1")
+    config = TrainConfig.load(path)
+    discriminator = build_discriminator(config)
+    filters = [layer.filters for layer in discriminator.layers if hasattr(layer, "filters")]
+    assert filters == [64, 128]  # twice the 32 and 64 channels
+    tf.train.Checkpoint(discriminator=discriminator).read(
+        str(path / "checkpoints" / "ckpt-1")).assert_existing_objects_matched()
+    train(runs_dir, "--resume", "--epochs", "2")  # builds the same widths again
+    assert TrainConfig.load(path).discriminator_width == 2 and len(RunDirectory(path).history()) == 2
 
 
 def test_existing_run_is_refused_without_resume_or_overwrite(runs_dir, capsys):

@@ -16,7 +16,8 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Options added after runs were first written, with the value that means "as before": a run
 # from an older version resumes with the recipe it started with, not with today's default.
-ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width": 1, "generator_layout": 1}
+ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width": 1, "generator_layout": 1,
+               "discriminator_width": 1}
 
 
 def option(default, help):
@@ -40,6 +41,8 @@ class TrainConfig:
     lr_decay_epochs: int = option(0, "let the learning rate fall linearly to 0 over the last N of --epochs (0: constant)")
     generator_width: int | None = option(None, "multiply the channels of cdcgan's generator (2: twice as wide; slower "
                                                "on a CPU and in the browser)")
+    discriminator_width: int | None = option(None, "multiply the channels of cdcgan's discriminator (2: twice as "
+                                                   "wide; slower to train, the generator is unchanged)")
     class_loss_weight: float | None = option(None, "weight of an auxiliary classification loss (AC-GAN): D learns to "
                                                    "name the label of real images, G to make fakes D names as asked "
                                                    "(0: off)")

@@ -468,8 +468,10 @@ def record_dataset(config: TrainConfig, dataset: ImageDataset) -> TrainConfig:
     """The resolved config as it will be stored, with the data facts that readers need."""
     if config.loss not in LOSSES:
         raise RunError(f"unknown loss {config.loss!r}; choose one of: {', '.join(LOSSES)}")
-    if (config.generator_width or 1) < 1 or (config.class_loss_weight or 0) < 0 or config.mode_seeking_weight < 0:
-        raise RunError("--generator-width must be at least 1, --class-loss-weight and --mode-seeking-weight at least 0")
+    if min(config.generator_width or 1, config.discriminator_width or 1) < 1:
+        raise RunError("--generator-width and --discriminator-width must be at least 1")
+    if (config.class_loss_weight or 0) < 0 or config.mode_seeking_weight < 0:
+        raise RunError("--class-loss-weight and --mode-seeking-weight must be at least 0")
     if config.twin_class_head and not config.class_loss_weight:
         raise RunError("--twin-class-head needs a class loss: a --class-loss-weight above 0")
     if config.mode_seeking_weight and config.batch_size < 2:

@@ -11,7 +11,8 @@ A family module defines
   "class_loss_weight", `build_discriminator(..., class_head=True)` returns [logits, class
   logits] for the auxiliary classification loss, and with `twin_head=True` as well [logits, class
   logits, twin class logits] (TAC-GAN, `--twin-class-head`); with "generator_width",
-  `build_generator(..., width=W)` multiplies the generator's channels.
+  `build_generator(..., width=W)` multiplies the generator's channels, and with
+  "discriminator_width" `build_discriminator(..., width=W)` the discriminator's.
 - optionally `generator_layout` in DEFAULTS: the current arrangement of the generator's layers;
   `build_generator(..., layout=L)` builds an earlier one for runs that were written with it.
 
@@ -47,7 +48,7 @@ def get_family(name: str):
 
 # Options only some families have. Families without one accept only the value at which it
 # changes nothing, the one that older runs, written before it existed, are read with.
-FAMILY_OPTIONS = ("class_loss_weight", "generator_width")
+FAMILY_OPTIONS = ("class_loss_weight", "generator_width", "discriminator_width")
 
 
 def check_family_options(config) -> None:
@@ -74,6 +75,8 @@ def build_discriminator(config):
     extra = {"class_head": True} if config.class_loss_weight else {}
     if config.twin_class_head:
         extra["twin_head"] = True
+    if config.discriminator_width not in (None, 1):
+        extra["width"] = config.discriminator_width
     return get_family(config.model).build_discriminator(config.image_shape, len(config.label_names), **extra)
 
 
