@@ -235,6 +235,10 @@ def test_family_options_are_refused_by_other_families(runs_dir, capsys, option):
     assert not (runs_dir / "run" / "config.json").exists()
     train(runs_dir, *SMALL, "--model", "cdcgan", option, "-1", "--epochs", "1", expect=2)
     assert "at least" in capsys.readouterr().err
+    if option.endswith("-width"):  # no channels at all: refused before any layer is built
+        train(runs_dir, *SMALL, "--model", "cdcgan", option, "0", "--epochs", "1", expect=2)
+        error = capsys.readouterr().err
+        assert option in error and "must be at least 1" in error
 
 
 def test_a_wider_generator_samples_the_same_from_its_checkpoint(runs_dir):

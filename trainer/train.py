@@ -468,7 +468,8 @@ def record_dataset(config: TrainConfig, dataset: ImageDataset) -> TrainConfig:
     """The resolved config as it will be stored, with the data facts that readers need."""
     if config.loss not in LOSSES:
         raise RunError(f"unknown loss {config.loss!r}; choose one of: {', '.join(LOSSES)}")
-    if min(config.generator_width or 1, config.discriminator_width or 1) < 1:
+    widths = (config.generator_width, config.discriminator_width)  # None: the family's, which has none
+    if any(width is not None and width < 1 for width in widths):
         raise RunError("--generator-width and --discriminator-width must be at least 1")
     if (config.class_loss_weight or 0) < 0 or config.mode_seeking_weight < 0:
         raise RunError("--class-loss-weight and --mode-seeking-weight must be at least 0")
