@@ -38,10 +38,10 @@ Choices, and why:
   96.9 to 97.2 % without; the samples follow their label a little less (97.2 % against 98.1 %).
   On Fashion-MNIST it took the gap between LeNets trained on synthetic and on real clothes
   from 5.96 to 4.40 points; with half the mode-seeking weight and 40 epochs, to 3.18 points
-  at 90.0 % label accuracy. A discriminator twice as wide (`--discriminator-width 2`) gives the
-  twin head more to tell fakes apart by: the MNIST gap went from 0.84 to 0.68 points on the
-  mean of three LeNet seeds (no more than the spread between seeds), at 1.5 times the time
-  per epoch.
+  at 90.0 % label accuracy. A discriminator twice as wide (`--discriminator-width 2`) is meant to
+  give the twin head more to tell fakes apart by (its accuracy was not measured): the MNIST gap
+  went from 0.84 to 0.68 points on the mean of three LeNet seeds (no more than the spread
+  between seeds), at 1.5 times the time per epoch.
 - Adam 2e-4 with beta1 0.5 (the DCGAN recipe) and one D step per G step, at a constant rate:
   letting it fall to zero over the last 10 of 30 epochs (`--lr-decay-epochs`) changed little
   (Fréchet distance 23.9 against 23.0).
@@ -73,8 +73,8 @@ DEFAULTS = dict(
 # that still has room for it: on a CPU the cost of a convolution is pixels x channels.
 # `--generator-width 2` doubles the generator's channels (four times the multiply-adds): the
 # longer MNIST recipe's Fréchet distance needs it, the browser's default model does not.
-# `--discriminator-width 2` doubles the discriminator's channels: its class heads then read
-# twice the features, which the twin head's synthetic-data recipe gains from (see the README).
+# `--discriminator-width 2` doubles the discriminator's channels, so that its class heads read
+# twice the features; the twin head's MNIST synthetic-data recipe gained a little (see the README).
 GENERATOR_WIDTHS = (64, 32, 16)
 DISCRIMINATOR_WIDTHS = (32, 64)
 
