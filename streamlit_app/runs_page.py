@@ -81,7 +81,7 @@ def start_form(existing):
                                     help="2 doubles the generator's channels: better images, slower training")
         discriminator_width = middle.number_input("Discriminator width (cdcgan)", min_value=1, max_value=4, value=1,
                                                   help="2 doubles the discriminator's channels: slower training; "
-                                                       "the README's MNIST synthetic-data recipe uses it")
+                                                       "the README's synthetic-data recipes use it")
         mode_seeking = middle.number_input("Mode-seeking weight (0: off)", min_value=0.0, value=0.0, step=0.5,
                                            help="more varied samples, a better data set to train a classifier "
                                                 "on; the README's synthetic-data recipes use 1 for MNIST "
