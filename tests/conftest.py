@@ -44,12 +44,12 @@ def runs_dir(tmp_path):
 
 @pytest.fixture(scope="session")
 def classifiers(tmp_path_factory):
-    """A LeNet trained for two epochs on 3,000 MNIST images, kept where the CLI looks for it."""
+    """A LeNet trained for two epochs on 5,000 MNIST images, kept where the CLI looks for it."""
     from trainer import data
     from trainer.classifier import classifier_dir, save_classifier, train_classifier
 
     root = tmp_path_factory.mktemp("classifiers")
-    train_set = data.load("mnist", limit_per_class=300)
+    train_set = data.load("mnist", limit_per_class=500)
     test_set = data.load("mnist", "test", limit_per_class=100)
     model, history = train_classifier(train_set, "lenet", epochs=2, test=test_set, log=lambda *_: None)
     info = dict(dataset="mnist", arch="lenet", image_shape=[28, 28, 1], label_names=list("0123456789"),

@@ -32,10 +32,12 @@ class RealImages:
 
 
 def test_one_epoch_on_a_small_subset_beats_chance_by_far():
-    train_set = data.load("mnist", limit_per_class=100)
+    train_set = data.load("mnist", limit_per_class=300)
     test_set = data.load("mnist", "test", limit_per_class=50)
-    _, history = train_classifier(train_set, "dfn", epochs=1, test=test_set, log=lambda *_: None)
+    model, history = train_classifier(train_set, "dfn", epochs=1, batch_size=100, test=test_set, log=lambda *_: None)
     assert history[0]["test_accuracy"] > 0.6  # chance is 0.1
+    # DIGITS's exponential policy: gamma 0.95 once per hundredth of the 30 steps, ending at 0.95^100.
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3 * 0.95 ** 100, rel=1e-4)
 
 
 def test_classifier_info_records_accuracy_and_curves(classifiers):

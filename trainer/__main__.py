@@ -325,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     classifier_train_parser.add_argument("--dataset", default="mnist", help="mnist, fashion_mnist or folder:PATH")
     classifier_train_parser.add_argument("--arch", default="lenet", choices=("lenet", "dfn"),
                                          help="lenet (Sony thesis) or dfn (deep feed-forward, IME-USP slides)")
-    classifier_train_parser.add_argument("--epochs", type=int, default=10)
+    classifier_train_parser.add_argument("--epochs", type=int, default=20,
+                                         help="the learning rate decays over all of them (default: 20)")
     classifier_train_parser.add_argument("--batch-size", type=int, default=128)
     classifier_train_parser.add_argument("--limit-per-class", type=int)
     classifier_train_parser.add_argument("--image-size", type=int)
