@@ -119,12 +119,17 @@ def synthetic_section():
     st.caption("LeNets trained on real, synthetic and mixed sets of each size, all tested on the real test "
                "set (Sony thesis, Table 5.7). A small gap between real and synthetic means the samples "
                "carry what a classifier needs.")
-    left, middle, right = st.columns(3)
+    left, middle, right, far_right = st.columns(4)
     sizes = left.text_input("Training set sizes", "10000", help="comma separated, e.g. 30000,60000")
     epochs = middle.number_input("LeNet epochs per set", min_value=1, max_value=50, value=3)
     scale = right.number_input("Noise scale", min_value=0.0, max_value=3.0, value=1.0, step=0.1,
                                help="as `trainer tstr --noise-scale`: above 1 draws more varied synthetic images")
-    job_panel("tstr", "Run it", ["--sizes", sizes.replace(" ", ""), "--epochs", int(epochs), "--noise-scale", scale])
+    hardest_of = far_right.number_input(
+        "Hardest of", min_value=1, max_value=10, value=1, disabled=not config.class_loss_weight,
+        help="as `trainer tstr --hardest-of`: draw this many times the images and keep those the run's "
+             "discriminator finds hardest to name; needs a run trained with a class head")
+    options = ["--sizes", sizes.replace(" ", ""), "--epochs", int(epochs), "--noise-scale", scale]
+    job_panel("tstr", "Run it", options + (["--hardest-of", int(hardest_of)] if hardest_of > 1 else []))
     table = read_json(path / "tstr.json", default=None)
     if not isinstance(table, dict) or not table.get("results"):
         st.info("Not run yet for this run.")
@@ -137,6 +142,9 @@ def synthetic_section():
         st.markdown(f"Gap real − synthetic at {size}: **{gap * 100:.2f} points**")
     if table.get("noise_scale", 1.0) != 1.0:
         st.caption(f"The synthetic images were drawn with noise × {table['noise_scale']:g} (`--noise-scale`).")
+    if table.get("hardest_of", 1) > 1:
+        st.caption(f"The synthetic images are the hardest of {table['hardest_of']} times as many draws "
+                   f"(`--hardest-of {table['hardest_of']}`).")
     curves = pd.DataFrame({result["name"]: {record["epoch"]: record.get("test_accuracy")
                                              for record in result.get("history") or []}
                            for result in table["results"]})

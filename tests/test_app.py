@@ -146,6 +146,8 @@ def test_classifier_page_shows_the_verdict_and_the_synthetic_table(runs_root):
     assert app.dataframe[0].value["name"].tolist() == ["real_200", "synthetic_200", "real_200_synthetic_200"]
     assert "Gap real − synthetic at 200" in texts(app, "markdown")
     assert "noise × 1.5" in texts(app, "caption")
+    hardest_of = next(box for box in app.number_input if box.label == "Hardest of")
+    assert hardest_of.disabled  # a cgan has no class head to choose with
 
 
 def test_classifier_page_button_scores_a_run(runs_root):

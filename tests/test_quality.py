@@ -133,6 +133,47 @@ def test_synth_writes_reusable_folders_and_npz_and_tstr_writes_a_table(runs_dir,
     assert all(len(entry["history"]) == 2 and 0 <= entry["test_accuracy"] <= 1 for entry in table["results"])
     assert table["results"][2]["train_images"] == 200 and set(table["gap_real_minus_synthetic"]) == {"100", "200"}
     assert "gap real - synthetic" in result.stdout
+    result = run_cli("synth", "--run", path, "--n", "20", "--hardest-of", "2", "--out", tmp_path / "hard.npz")
+    assert result.returncode == 2 and "--hardest-of needs a discriminator with a class head" in result.stderr
+
+
+def test_hardest_of_keeps_per_label_the_fakes_the_class_head_names_least_surely(runs_dir, tmp_path):
+    import tensorflow as tf
+
+    from trainer.config import TrainConfig
+    from trainer.sampling import load_discriminator
+    from trainer.synthetic import hardest_named
+
+    path = train(runs_dir, "--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50",
+                 "--model", "cdcgan", "--lr", "1e-3", "--epochs", "3")
+    config, discriminator = TrainConfig.load(path), load_discriminator(path)
+    pool = data.load("mnist", "test", limit_per_class=20)  # real digits stand in for a pool of fakes
+    chosen = hardest_named(discriminator, config, pool.images, pool.labels, keep_per_label=[5] * 10)
+    assert np.bincount(pool.labels[chosen], minlength=10).tolist() == [5] * 10
+
+    images = pool.images.astype("float32") / 127.5 - 1.0
+    class_logits = discriminator({"image": images, "label": np.eye(10, dtype="float32")[pool.labels]})[1]
+    probability = tf.nn.softmax(class_logits).numpy()[np.arange(len(pool.labels)), pool.labels]
+    named = np.argmax(class_logits, axis=1) == pool.labels
+    kept = np.isin(np.arange(len(pool.labels)), chosen)
+    for label in range(10):
+        mine = pool.labels == label
+        assert (kept & mine & named).sum() == min(5, (mine & named).sum())  # named ones first
+        for group in (named, ~named):
+            kept_group, dropped_group = probability[kept & mine & group], probability[~kept & mine & group]
+            if len(kept_group) and len(dropped_group):  # hardest named first; misnamed ones, surest first
+                assert (kept_group.max() <= dropped_group.min()) if group is named \
+                    else (kept_group.min() >= dropped_group.max())
+
+    plain = run_cli("synth", "--run", path, "--n", "20", "--out", tmp_path / "plain.npz")
+    hard = run_cli("synth", "--run", path, "--n", "20", "--hardest-of", "3", "--out", tmp_path / "hard.npz")
+    assert plain.returncode == 0 and hard.returncode == 0, hard.stderr
+    assert "drawing 60 images; the discriminator keeps the hardest 20" in hard.stdout
+    plain, hard = np.load(tmp_path / "plain.npz"), np.load(tmp_path / "hard.npz")
+    assert np.bincount(hard["labels"]).tolist() == [2] * 10 and not np.array_equal(plain["images"], hard["images"])
+    result = run_cli("tstr", "--run", path, "--sizes", "100", "--epochs", "1", "--hardest-of", "2")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((path / "tstr.json").read_text())["hardest_of"] == 2
 
 
 def test_the_real_set_of_tstr_is_balanced_or_the_whole_unequal_training_set():

@@ -220,15 +220,31 @@ def evaluate(args) -> int:
 
 def synth(args) -> int:
     quiet_tensorflow()
-    from trainer.sampling import load_generator
     from trainer.synthetic import synthetic_dataset, write_dataset
 
     if args.n < 1:
         raise UserError("--n must be at least 1")
-    generator, config = load_generator(resolve_run(args.run, args.runs_dir), args.epoch)
-    write_dataset(synthetic_dataset(generator, config, args.n, args.seed, args.noise_scale), args.out)
+    generator, config, discriminator = load_for_drawing(resolve_run(args.run, args.runs_dir), args)
+    if args.hardest_of > 1:
+        print(f"drawing {args.n * args.hardest_of} images; the discriminator keeps the hardest {args.n}", flush=True)
+    dataset = synthetic_dataset(generator, config, args.n, args.seed, args.noise_scale, args.hardest_of, discriminator)
+    write_dataset(dataset, args.out)
     print(f"wrote {args.n} labelled samples to {args.out}")
     return 0
+
+
+def load_for_drawing(path, args):
+    """The generator, config and, for --hardest-of above 1, discriminator that `synth` and
+    `tstr` draw their data sets with."""
+    from trainer.sampling import load_discriminator, load_generator
+    from trainer.synthetic import check_class_head
+
+    if args.hardest_of < 1:
+        raise UserError(f"--hardest-of must be at least 1, not {args.hardest_of}")
+    generator, config = load_generator(path, args.epoch)
+    check_class_head(config, args.hardest_of)
+    discriminator = load_discriminator(path, args.epoch) if args.hardest_of > 1 else None
+    return generator, config, discriminator
 
 
 def tstr(args) -> int:
@@ -236,7 +252,6 @@ def tstr(args) -> int:
     import json
 
     from trainer.rundir import RunDirectory, atomic_write
-    from trainer.sampling import load_generator
     from trainer.synthetic import train_on_synthetic_test_on_real
 
     try:
@@ -244,8 +259,9 @@ def tstr(args) -> int:
     except ValueError:
         raise UserError(f"--sizes takes whole numbers separated by commas, not {args.sizes!r}") from None
     path = resolve_run(args.run, args.runs_dir)
-    generator, config = load_generator(path, args.epoch)
-    table = train_on_synthetic_test_on_real(generator, config, sizes, args.epochs, args.seed, args.noise_scale)
+    generator, config, discriminator = load_for_drawing(path, args)
+    table = train_on_synthetic_test_on_real(generator, config, sizes, args.epochs, args.seed, args.noise_scale,
+                                            args.hardest_of, discriminator)
     table = dict(epoch=args.epoch or RunDirectory(path).status().get("epoch"), **table)
     output = report_path(path, "tstr", args.epoch)
     atomic_write(output, json.dumps(table, indent=2))
@@ -295,6 +311,13 @@ def add_noise_scale_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise-scale", type=non_negative, default=1.0,
                         help="standard deviation of the noise (default: 1, as in training); below 1 "
                              "cleaner, more typical images, above 1 more varied ones")
+
+
+def add_hardest_of_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hardest-of", type=int, default=1, metavar="K",
+                        help="draw K times the images and keep, per label, those the run's discriminator "
+                             "finds hardest to name yet still names right (needs a run with a class head; "
+                             "default: 1, plain draws as in the Sony thesis; the README's recipes use 5)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -349,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth_parser.add_argument("--seed", type=int, default=0)
     synth_parser.add_argument("--out", required=True, help="DIR for class folders of PNGs, or FILE.npz")
     add_noise_scale_option(synth_parser)
+    add_hardest_of_option(synth_parser)
     synth_parser.set_defaults(handler=synth)
 
     tstr_parser = commands.add_parser("tstr", help="train on synthetic, test on real (Sony thesis, Table 5.7)")
@@ -359,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     tstr_parser.add_argument("--epochs", type=int, default=5, help="LeNet epochs per training set (default: 5)")
     tstr_parser.add_argument("--seed", type=int, default=0)
     add_noise_scale_option(tstr_parser)
+    add_hardest_of_option(tstr_parser)
     tstr_parser.set_defaults(handler=tstr)
 
     data_parser = commands.add_parser("data", help="fetch or check the MNIST and Fashion-MNIST files")

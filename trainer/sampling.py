@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from trainer.config import TrainConfig
 from trainer.images import to_unit_range
-from trainer.models import build_generator, get_family
+from trainer.models import build_discriminator, build_generator, get_family
 from trainer.rundir import RunDirectory, RunError
 
 GRID_COLUMNS = 10
@@ -77,6 +77,24 @@ def load_generator(run_dir: str | Path, epoch: int | None = None):
 
         import trainer.models.layers  # noqa: F401  (registers our layers, so that load_model knows them)
         return keras.models.load_model(run.generator_path, compile=False), config
+    generator = build_generator(config)
+    # Runs that average the generator's weights sample from the average (see trainer/train.py).
+    name = "average_generator" if config.average_decay else "generator"
+    tf.train.Checkpoint(**{name: generator}).read(checkpoint_path(run, epoch)).expect_partial()
+    return generator, config
+
+
+def load_discriminator(run_dir: str | Path, epoch: int | None = None):
+    """The discriminator of a run's checkpoint for `epoch` (default: the latest, which is the
+    final generator's epoch once a run has finished)."""
+    run = RunDirectory(run_dir)
+    config = TrainConfig.load(run.path)
+    discriminator = build_discriminator(config)
+    tf.train.Checkpoint(discriminator=discriminator).read(checkpoint_path(run, epoch)).expect_partial()
+    return discriminator
+
+
+def checkpoint_path(run: RunDirectory, epoch: int | None) -> str:
     checkpoints = checkpoint_epochs(run)
     if not checkpoints:
         raise RunError(f"{run.path} has no checkpoint yet: wait for its first epoch to finish")
@@ -85,8 +103,4 @@ def load_generator(run_dir: str | Path, epoch: int | None = None):
     if epoch not in checkpoints:
         raise RunError(f"no checkpoint for epoch {epoch} in {run.path}; kept epochs: "
                        f"{', '.join(map(str, sorted(checkpoints)))}")
-    generator = build_generator(config)
-    # Runs that average the generator's weights sample from the average (see trainer/train.py).
-    name = "average_generator" if config.average_decay else "generator"
-    tf.train.Checkpoint(**{name: generator}).read(checkpoints[epoch]).expect_partial()
-    return generator, config
+    return checkpoints[epoch]
