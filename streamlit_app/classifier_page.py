@@ -121,7 +121,8 @@ def synthetic_section():
                "carry what a classifier needs.")
     left, middle, right, far_right = st.columns(4)
     sizes = left.text_input("Training set sizes", "10000", help="comma separated, e.g. 30000,60000")
-    epochs = middle.number_input("LeNet epochs per set", min_value=1, max_value=50, value=3)
+    epochs = middle.number_input("LeNet epochs per set", min_value=1, max_value=50, value=5,
+                                 help="as `trainer tstr --epochs` (default 5, as in the README's tables)")
     scale = right.number_input("Noise scale", min_value=0.0, max_value=3.0, value=1.0, step=0.1,
                                help="as `trainer tstr --noise-scale`: above 1 draws more varied synthetic images")
     hardest_of = far_right.number_input(
