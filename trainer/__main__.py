@@ -317,7 +317,7 @@ def add_hardest_of_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hardest-of", type=int, default=1, metavar="K",
                         help="draw K times the images and keep, per label, those the run's discriminator "
                              "finds hardest to name yet still names right (needs a run with a class head; "
-                             "default: 1, plain draws as in the Sony thesis; the README's recipes use 5)")
+                             "default: 1, plain draws as in the Sony thesis; the README's MNIST recipe uses 5)")
 
 
 def build_parser() -> argparse.ArgumentParser:
