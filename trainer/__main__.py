@@ -225,9 +225,8 @@ def synth(args) -> int:
     if args.n < 1:
         raise UserError("--n must be at least 1")
     generator, config, discriminator = load_for_drawing(resolve_run(args.run, args.runs_dir), args)
-    if args.hardest_of > 1:
-        print(f"drawing {args.n * args.hardest_of} images; the discriminator keeps the hardest {args.n}", flush=True)
-    dataset = synthetic_dataset(generator, config, args.n, args.seed, args.noise_scale, args.hardest_of, discriminator)
+    dataset = synthetic_dataset(generator, config, args.n, args.seed, args.noise_scale, args.hardest_of, discriminator,
+                                log=lambda line: print(line, flush=True))
     write_dataset(dataset, args.out)
     print(f"wrote {args.n} labelled samples to {args.out}")
     return 0
@@ -237,12 +236,10 @@ def load_for_drawing(path, args):
     """The generator, config and, for --hardest-of above 1, discriminator that `synth` and
     `tstr` draw their data sets with."""
     from trainer.sampling import load_discriminator, load_generator
-    from trainer.synthetic import check_class_head
 
     if args.hardest_of < 1:
         raise UserError(f"--hardest-of must be at least 1, not {args.hardest_of}")
     generator, config = load_generator(path, args.epoch)
-    check_class_head(config, args.hardest_of)
     discriminator = load_discriminator(path, args.epoch) if args.hardest_of > 1 else None
     return generator, config, discriminator
 

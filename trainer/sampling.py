@@ -45,6 +45,12 @@ def generate(generator, config: TrainConfig, latent, one_hot_labels) -> np.ndarr
     return to_unit_range(generator(inputs, training=False), config.output_range)
 
 
+def to_model_range(images, output_range) -> tf.Tensor:
+    """uint8 pixels (a data set's, or a synthetic set's) to the float range the networks work in."""
+    low, high = output_range
+    return tf.cast(images, tf.float32) * ((high - low) / 255.0) + low
+
+
 def parse_label(label: str | int, label_names) -> int:
     if str(label) in label_names:
         return list(label_names).index(str(label))

@@ -12,16 +12,18 @@ import re
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from trainer import data
 from trainer.classifier import train_classifier
 from trainer.images import png_bytes
 from trainer.metrics import generate_balanced, real_reference
 from trainer.rundir import RunError, atomic_write
+from trainer.sampling import to_model_range
 
 
 def synthetic_dataset(generator, config, count: int, seed: int, noise_scale: float = 1.0,
-                      hardest_of: int = 1, discriminator=None) -> data.ImageDataset:
+                      hardest_of: int = 1, discriminator=None, log=print) -> data.ImageDataset:
     """`count` generated images in equal shares per label, as uint8 like a loaded data set.
 
     With `hardest_of` K above 1, K times as many are drawn and, per label, the run's
@@ -31,7 +33,13 @@ def synthetic_dataset(generator, config, count: int, seed: int, noise_scale: flo
     head, trained on the real images, knows which fakes lie near those boundaries. On the README's
     MNIST recipe, K = 5 took the train-on-synthetic gap from 0.88 points to 0.17 (30,000 images,
     mean of three LeNet seeds). K = 1 gives exactly the plain draw of the same seed."""
-    check_class_head(config, hardest_of)
+    if hardest_of > 1:
+        if not config.class_loss_weight:
+            raise RunError("--hardest-of needs a discriminator with a class head: this run was trained without "
+                           "one (--class-loss-weight 0); leave --hardest-of out")
+        if discriminator is None:
+            raise ValueError("hardest_of above 1 needs the run's discriminator")
+        log(f"drawing {count * hardest_of} images; the discriminator keeps the hardest {count}")
 
     def draw(draw_seed):
         images, labels = generate_balanced(generator, config, count, draw_seed, noise_scale)
@@ -39,8 +47,6 @@ def synthetic_dataset(generator, config, count: int, seed: int, noise_scale: flo
 
     images, labels = draw(seed)
     if hardest_of > 1:
-        if discriminator is None:
-            raise ValueError("hardest_of above 1 needs the run's discriminator")
         keep = np.bincount(labels, minlength=len(config.label_names))
         # Seeds far from those of other draws (tstr draws with seed + size).
         draws = [(images, labels)] + [draw(seed + index * 1_000_003) for index in range(1, hardest_of)]
@@ -51,28 +57,18 @@ def synthetic_dataset(generator, config, count: int, seed: int, noise_scale: flo
     return data.ImageDataset(images, labels.astype(np.int32), tuple(config.label_names), f"synthetic:{config.run_name}")
 
 
-def check_class_head(config, hardest_of: int) -> None:
-    if hardest_of > 1 and not config.class_loss_weight:
-        raise RunError("--hardest-of needs a discriminator with a class head: this run was trained without "
-                       "one (--class-loss-weight 0); leave --hardest-of out")
-
-
 def hardest_named(discriminator, config, images, labels, keep_per_label, batch_size: int = 1000) -> np.ndarray:
     """Indices of the images to keep: per label `keep_per_label[label]` of them, those its
     class head names correctly with the lowest probability first, then (if too few are named
     correctly) the rest, most probable first; in draw order."""
-    import tensorflow as tf
-
     num_classes = len(config.label_names)
-    low, high = config.output_range
     probabilities, named = [], []
     for start in range(0, len(labels), batch_size):
-        batch = tf.constant(images[start:start + batch_size], tf.float32) * ((high - low) / 255.0) + low
-        one_hot = tf.one_hot(labels[start:start + batch_size], num_classes)
-        class_logits = discriminator([batch, one_hot], training=False)[1]
-        probabilities.append(tf.gather(tf.nn.softmax(class_logits), labels[start:start + batch_size],
-                                       batch_dims=1).numpy())
-        named.append(tf.argmax(class_logits, axis=1).numpy() == labels[start:start + batch_size])
+        batch_labels = labels[start:start + batch_size]
+        batch = to_model_range(images[start:start + batch_size], config.output_range)
+        class_logits = discriminator([batch, tf.one_hot(batch_labels, num_classes)], training=False)[1]
+        probabilities.append(tf.gather(tf.nn.softmax(class_logits), batch_labels, batch_dims=1).numpy())
+        named.append(tf.argmax(class_logits, axis=1).numpy() == batch_labels)
     probabilities, named = np.concatenate(probabilities), np.concatenate(named)
     chosen = []
     for label, count in enumerate(keep_per_label):
@@ -131,9 +127,7 @@ def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed:
     results = []
     for size in sizes:
         real = real_training_set(real_train, size, seed)
-        if hardest_of > 1:
-            log(f"drawing {size * hardest_of} synthetic images; the discriminator keeps the hardest {size}")
-        synthetic = synthetic_dataset(generator, config, size, seed + size, noise_scale, hardest_of, discriminator)
+        synthetic = synthetic_dataset(generator, config, size, seed + size, noise_scale, hardest_of, discriminator, log)
         mixed = concatenate(real, synthetic, "mixed")
         for kind, name, train_set in (("real", f"real_{size}", real), ("synthetic", f"synthetic_{size}", synthetic),
                                       ("mixed", f"real_{size}_synthetic_{size}", mixed)):

@@ -28,7 +28,7 @@ from trainer.config import TrainConfig
 from trainer.images import grid, save_png
 from trainer.models import OUTPUT_RANGES, build_discriminator, build_generator, check_family_options, get_family
 from trainer.rundir import RunDirectory, RunError, save_model
-from trainer.sampling import generate, grid_inputs
+from trainer.sampling import generate, grid_inputs, to_model_range
 
 if TYPE_CHECKING:
     from trainer.data import ImageDataset
@@ -196,10 +196,6 @@ class GANTrainer:
         keys = tf.random.stateless_uniform([tf.shape(self.labels)[0]], seed=(self.config.seed, epoch), alg=RANDOM)
         return tf.argsort(keys)
 
-    def _to_model_range(self, images):
-        low, high = self.config.output_range
-        return tf.cast(images, tf.float32) * ((high - low) / 255.0) + low
-
     def _noise(self, step, salt, local_batch, replica):
         """This replica's slice of the global batch of latent vectors and random labels."""
         global_batch = self.config.batch_size
@@ -237,7 +233,7 @@ class GANTrainer:
             # Each D step sees the next real batch: an epoch is one pass of the discriminator.
             start = (iteration * self.config.d_steps + d_step) * self.config.batch_size + replica * local_batch
             indices = tf.slice(order, tf.reshape(start, [1]), [local_batch])
-            real_batches.append(self._to_model_range(tf.gather(self.images, indices)))
+            real_batches.append(to_model_range(tf.gather(self.images, indices), self.config.output_range))
             real_labels.append(tf.gather(self.labels, indices))
             d_latents.append(self._noise(step, d_step, local_batch, replica)[0])
         for g_step in range(self.config.g_steps):
