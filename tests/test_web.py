@@ -118,6 +118,59 @@ def test_bad_models_and_urls_show_the_error_panel(chromium, tmp_path):
         for query, message in cases.items():
             page = open_page(chromium, url, query)
             assert page.is_visible("#error") and message in page.inner_text("#error"), query
+        # Nothing loaded: Generate says so, and choosing a model under Model loads it.
+        page = open_page(chromium, url, "?model=cifar")
+        assert page.input_value("#model") == ""
+        page.click("#generate")
+        page.wait_for_function("window.ganvas.error && window.ganvas.error.includes('no model is loaded')")
+        page.select_option("#model", "fashion_mnist")
+        page.wait_for_function("window.ganvas.error !== null && window.ganvas.error.includes('not valid JSON')")
+        assert page.input_value("#model") == ""
+        page.click("#download")
+        assert "nothing to download" in page.inner_text("#error") and page.problems == []
     with serve(WEB) as url:
         page = open_page(chromium, url, "?model=mnist&label=12")
         assert "unknown label" in page.inner_text("#error")
+
+
+def test_a_model_that_fails_to_load_leaves_the_one_in_use_whole(chromium, tmp_path):
+    site = tmp_path / "web"
+    shutil.copytree(WEB, site, ignore=shutil.ignore_patterns("node_modules"))
+    weights = next((site / "models" / "fashion_mnist" / "classifier").glob("*.bin"))
+    weights.write_bytes(weights.read_bytes()[:-1] + b"!")
+    with serve(site) as url:
+        page = open_page(chromium, url, "?model=mnist&label=3")
+        page.select_option("#model", "fashion_mnist")
+        page.wait_for_function("window.ganvas.error !== null && !window.ganvas.busy")
+        assert "classifier of fashion_mnist" in page.inner_text("#error")
+        assert page.input_value("#model") == "mnist" and page.evaluate("window.ganvas.manifest.name") == "mnist"
+        drawn = page.evaluate("window.ganvas.drawn")
+        page.click("#generate")
+        page.wait_for_function(f"window.ganvas.drawn > {drawn}")
+        assert page.inner_text("#labels button[data-label='3']") == "3" and "model=mnist&label=3" in page.url
+        assert page.evaluate("window.ganvas.agreement") >= 0.7
+
+
+def test_controls_wait_for_a_draw_and_odd_inputs_are_made_sensible(chromium):
+    with serve(WEB) as url:
+        page = open_page(chromium, url, "?model=mnist&backend=bogus")
+        # A backend that cannot start: the page falls back and says so.
+        assert "bogus backend failed to start" in page.inner_text("#error") and "using wasm instead" in page.inner_text("#error")
+        assert page.input_value("#backend") == "wasm" and page.evaluate("tf.getBackend()") == "wasm"
+        page.select_option("#morph-from", "2")
+        page.select_option("#morph-to", "7")
+        page.click("#morph")
+        # While the morph runs every control is disabled, so no click can change label, model or seed.
+        assert page.is_disabled("#labels button[data-label='5']") and page.is_disabled("#model")
+        page.wait_for_function("!window.ganvas.busy")
+        assert "morph from 2 to 7" in page.inner_text("#timing") and page.inner_text("#verdict") == ""
+        assert "model=mnist&label=0" in page.url and not page.is_disabled("#labels button[data-label='5']")
+        with page.expect_download() as download:
+            page.click("#download")
+        assert download.value.suggested_filename == "ganvas-mnist-2-to-7-0.png"
+        for asked, drawn in (("2.5", 3), ("0", 1), ("1000", 200), ("", 20)):
+            page.fill("#count", asked)
+            page.click("#generate")
+            page.wait_for_function(f"window.ganvas.lastSamples.length === {drawn * 28 * 28} && !window.ganvas.busy")
+            assert page.input_value("#count") == str(drawn)
+        assert page.evaluate("window.ganvas.error") is None and page.problems == []

@@ -1,11 +1,15 @@
 // The page: choose a model and a label, get a grid of samples, morph between labels, and see
 // whether the classifier agrees. Every failure ends in the error panel, never a blank canvas.
+// The controls are disabled while a draw runs, so what the grid, the verdict, the URL and the
+// selects show always belongs to one model, one label and one seed.
 import { PageError, loadGraphModel, loadIndex, loadManifest } from "./models.js";
 import { classify, generate, labelRows, latentNoise } from "./sampling.js";
 import { drawGrid } from "./draw.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { manifest: null, generator: null, classifier: null, label: 0, busy: false };
+const MAX_SAMPLES = 200;
+// `shown` describes the picture on the canvas, for the download's file name.
+const state = { manifest: null, generator: null, classifier: null, label: 0, busy: false, shown: null };
 window.ganvas = state; // for the tests and the curious: last samples, timings, errors
 
 function showError(error) {
@@ -18,6 +22,32 @@ function showError(error) {
 function clearError() {
   state.error = null;
   $("error").hidden = true;
+}
+
+function setBusy(busy) {
+  state.busy = busy;
+  document.querySelectorAll(".controls button, .controls select, .controls input, #labels button").forEach((control) => {
+    control.disabled = busy;
+  });
+}
+
+function loadedManifest() {
+  if (!state.manifest) throw new PageError("no model is loaded: choose one under Model");
+  return state.manifest;
+}
+
+// The field's value as the number of samples drawn, written back so the field says what was drawn.
+function sampleCount() {
+  const asked = Math.round(Number($("count").value));
+  const count = $("count").value === "" || !Number.isFinite(asked) ? 20 : Math.max(1, Math.min(MAX_SAMPLES, asked));
+  $("count").value = count;
+  return count;
+}
+
+function seed() {
+  const value = Number($("seed").value) >>> 0; // any number becomes a 32-bit seed, the same on every machine
+  $("seed").value = value;
+  return value;
 }
 
 function updateUrl() {
@@ -33,16 +63,25 @@ async function setBackend(name) {
   } catch (error) {
     ready = false;
   }
+  // A backend that fails to start leaves the previous one in use: the select says which.
+  $("backend").value = tf.getBackend() ?? "";
   if (!ready) throw new PageError(`the ${name} backend failed to start in this browser; choose another`);
   await tf.ready();
-  $("backend").value = name;
 }
 
+// Everything a model needs is loaded before any of it replaces the model in use, so a model that
+// fails to load leaves the previous one whole.
 async function useModel(name) {
-  const manifest = await loadManifest(name);
-  state.generator = await loadGraphModel(name, "generator", manifest.generator.weights);
-  state.classifier = manifest.classifier ? await loadGraphModel(name, "classifier", manifest.classifier.weights) : null;
-  state.manifest = manifest;
+  let manifest, generator, classifier;
+  try {
+    manifest = await loadManifest(name);
+    generator = await loadGraphModel(name, "generator", manifest.generator.weights);
+    classifier = manifest.classifier ? await loadGraphModel(name, "classifier", manifest.classifier.weights) : null;
+  } catch (error) {
+    $("model").value = state.manifest?.name ?? "";
+    throw error;
+  }
+  Object.assign(state, { manifest, generator, classifier, label: 0 });
   $("model").value = name;
   const labels = $("labels");
   labels.replaceChildren();
@@ -50,7 +89,7 @@ async function useModel(name) {
     const button = document.createElement("button");
     button.textContent = labelName;
     button.dataset.label = index;
-    button.addEventListener("click", () => { state.label = index; run(draw); });
+    button.addEventListener("click", () => run(() => draw(index)));
     labels.append(button);
   });
   for (const select of [$("morph-from"), $("morph-to")]) {
@@ -61,27 +100,29 @@ async function useModel(name) {
     (manifest.metrics?.label_accuracy ? `, label accuracy ${(100 * manifest.metrics.label_accuracy).toFixed(1)} %` : "");
 }
 
-async function draw() {
-  const { manifest } = state;
-  const count = Math.max(1, Math.min(200, Number($("count").value) || 20));
-  const seed = Number($("seed").value) >>> 0;
-  const latent = latentNoise(seed, count, manifest.latent_dim);
-  const labels = labelRows(count, manifest.label_names.length, state.label);
+async function draw(label = state.label) {
+  const manifest = loadedManifest();
+  const count = sampleCount();
+  const latent = latentNoise(seed(), count, manifest.latent_dim);
+  const labels = labelRows(count, manifest.label_names.length, label);
   const started = performance.now();
   const images = await generate(state.generator, manifest, latent, labels, count);
   state.milliseconds = performance.now() - started;
   let verdicts = null;
+  $("verdict").textContent = "";
   if (state.classifier && manifest.conditional) {
-    verdicts = (await classify(state.classifier, manifest, images, count)).map((predicted) => predicted === state.label);
+    verdicts = (await classify(state.classifier, manifest, images, count)).map((predicted) => predicted === label);
     const agreed = verdicts.filter(Boolean).length;
     state.agreement = agreed / count;
     $("verdict").textContent = `classifier agrees on ${agreed} of ${count} (${(100 * state.agreement).toFixed(0)} %)`;
   }
+  state.label = label;
   state.lastSamples = images;
+  state.shown = `${manifest.name}-${manifest.label_names[label]}-${$("seed").value}`;
   drawGrid($("grid"), images, manifest.image_shape, count, 10, verdicts);
   $("timing").textContent = `${state.milliseconds.toFixed(1)} ms for ${count} samples on ${tf.getBackend()}`;
   document.querySelectorAll("#labels button").forEach((button) => {
-    button.classList.toggle("active", Number(button.dataset.label) === state.label);
+    button.classList.toggle("active", Number(button.dataset.label) === label);
   });
   updateUrl();
   state.drawn = (state.drawn || 0) + 1;
@@ -89,29 +130,40 @@ async function draw() {
 
 // An animated interpolation between two labels with the same noise: the label input is a blend.
 async function morph() {
-  const { manifest } = state;
+  const manifest = loadedManifest();
   const from = Number($("morph-from").value);
   const to = Number($("morph-to").value);
   const count = 10;
-  const latent = latentNoise(Number($("seed").value) >>> 0, count, manifest.latent_dim);
-  for (let step = 0; step <= 20; step += 1) {
-    const labels = labelRows(count, manifest.label_names.length, from, to, step / 20);
-    const images = await generate(state.generator, manifest, latent, labels, count);
+  const frames = 21;
+  const latent = latentNoise(seed(), count, manifest.latent_dim);
+  let images = null;
+  let milliseconds = 0;
+  $("verdict").textContent = "";
+  for (let frame = 0; frame < frames; frame += 1) {
+    const labels = labelRows(count, manifest.label_names.length, from, to, frame / (frames - 1));
+    const started = performance.now();
+    images = await generate(state.generator, manifest, latent, labels, count);
+    milliseconds += performance.now() - started;
     drawGrid($("grid"), images, manifest.image_shape, count, 10);
     await new Promise((resolve) => setTimeout(resolve, 40));
   }
+  state.lastSamples = images;
+  const [fromName, toName] = [manifest.label_names[from], manifest.label_names[to]];
+  state.shown = `${manifest.name}-${fromName}-to-${toName}-${$("seed").value}`;
+  $("timing").textContent = `morph from ${fromName} to ${toName}: ${(milliseconds / frames).toFixed(1)} ms ` +
+    `per frame of ${count} samples on ${tf.getBackend()}; the grid shows its last frame`;
 }
 
 async function run(action) {
   if (state.busy) return;
-  state.busy = true;
+  setBusy(true);
   try {
     clearError();
     await action();
   } catch (error) {
     showError(error);
   } finally {
-    state.busy = false;
+    setBusy(false);
   }
 }
 
@@ -119,33 +171,57 @@ async function start() {
   const params = new URLSearchParams(location.search);
   const models = await loadIndex();
   $("model").replaceChildren(...models.map((model) => new Option(`${model.name} (${model.dataset})`, model.name)));
+  $("model").value = ""; // until one loads: choosing any model then loads it
   const name = params.get("model") ?? models[0].name;
   if (!models.some((model) => model.name === name)) {
     throw new PageError(`unknown model "${name}" in the URL; choose one of: ${models.map((model) => model.name).join(", ")}`);
   }
-  await setBackend(params.get("backend") ?? "wasm");
+  // A backend this browser cannot start should not leave the page without samples.
+  const wanted = params.get("backend") ?? "wasm";
+  let backendProblem = null;
+  for (const backend of [wanted, "wasm", "cpu"]) {
+    try {
+      await setBackend(backend);
+      break;
+    } catch (error) {
+      backendProblem ??= error;
+    }
+  }
   await useModel(name);
   if (params.has("seed")) $("seed").value = params.get("seed");
+  let label = 0;
   if (params.has("label")) {
-    const label = params.get("label");
-    const index = /^\d+$/.test(label) ? Number(label) : state.manifest.label_names.indexOf(label);
-    if (!(index >= 0 && index < state.manifest.label_names.length)) {
-      throw new PageError(`unknown label "${label}" in the URL; labels are ${state.manifest.label_names.join(", ")}`);
+    const asked = params.get("label");
+    label = /^\d+$/.test(asked) ? Number(asked) : state.manifest.label_names.indexOf(asked);
+    if (!(label >= 0 && label < state.manifest.label_names.length)) {
+      throw new PageError(`unknown label "${asked}" in the URL; labels are ${state.manifest.label_names.join(", ")}`);
     }
-    state.label = index;
   }
-  await draw();
+  await draw(label);
   state.firstGridMilliseconds = performance.now();
+  if (backendProblem) {
+    showError(new PageError(`${backendProblem.message}; using ${tf.getBackend()} instead`));
+  }
 }
 
-$("model").addEventListener("change", () => run(async () => { state.label = 0; await useModel($("model").value); await draw(); }));
-$("backend").addEventListener("change", () => run(async () => { await setBackend($("backend").value); await draw(); }));
-$("generate").addEventListener("click", () => run(draw));
-$("new-seed").addEventListener("click", () => { $("seed").value = Math.floor(Math.random() * 1e6); run(draw); });
+$("model").addEventListener("change", () => run(async () => { await useModel($("model").value); await draw(0); }));
+$("backend").addEventListener("change", () => run(async () => {
+  await setBackend($("backend").value);
+  if (state.manifest) await draw();
+}));
+$("generate").addEventListener("click", () => run(() => draw()));
+$("new-seed").addEventListener("click", () => run(async () => {
+  $("seed").value = Math.floor(Math.random() * 1e6);
+  await draw();
+}));
 $("morph").addEventListener("click", () => run(morph));
 $("download").addEventListener("click", () => {
+  if (!state.shown) {
+    showError(new PageError("nothing to download yet: generate a grid first"));
+    return;
+  }
   const link = document.createElement("a");
-  link.download = `ganvas-${state.manifest.name}-${state.manifest.label_names[state.label]}-${$("seed").value}.png`;
+  link.download = `ganvas-${state.shown}.png`;
   link.href = $("grid").toDataURL("image/png");
   link.click();
 });
