@@ -157,6 +157,16 @@ def test_controls_wait_for_a_draw_and_odd_inputs_are_made_sensible(chromium):
         # A backend that cannot start: the page falls back and says so.
         assert "bogus backend failed to start" in page.inner_text("#error") and "using wasm instead" in page.inner_text("#error")
         assert page.input_value("#backend") == "wasm" and page.evaluate("tf.getBackend()") == "wasm"
+        page.evaluate("document.getElementById('backend').append(new Option('bogus', 'bogus'))")
+        page.select_option("#backend", "bogus")
+        page.wait_for_function("window.ganvas.error !== null && !window.ganvas.busy")
+        assert page.input_value("#backend") == "wasm" and page.evaluate("tf.getBackend()") == "wasm"
+        # Switching models back and forth keeps one model's weights in memory, not every one's.
+        tensors = page.evaluate("tf.memory().numTensors")
+        for name in ("fashion_mnist", "mnist"):
+            page.select_option("#model", name)
+            page.wait_for_function(f"window.ganvas.manifest.name === '{name}' && !window.ganvas.busy")
+        assert page.evaluate("tf.memory().numTensors") == tensors
         page.select_option("#morph-from", "2")
         page.select_option("#morph-to", "7")
         page.click("#morph")

@@ -9,7 +9,7 @@ import { drawGrid } from "./draw.js";
 const $ = (id) => document.getElementById(id);
 const MAX_SAMPLES = 200;
 // `shown` describes the picture on the canvas, for the download's file name.
-const state = { manifest: null, generator: null, classifier: null, label: 0, busy: false, shown: null };
+const state = { manifest: null, generator: null, classifier: null, label: 0, backend: null, busy: false, shown: null };
 window.ganvas = state; // for the tests and the curious: last samples, timings, errors
 
 function showError(error) {
@@ -57,16 +57,23 @@ function updateUrl() {
 
 async function setBackend(name) {
   if (name === "wasm") tf.wasm.setWasmPaths("vendor/");
+  const previous = state.backend;
   let ready = false;
   try {
     ready = await tf.setBackend(name);
   } catch (error) {
     ready = false;
   }
-  // A backend that fails to start leaves the previous one in use: the select says which.
-  $("backend").value = tf.getBackend() ?? "";
-  if (!ready) throw new PageError(`the ${name} backend failed to start in this browser; choose another`);
+  if (!ready) {
+    // TF.js would otherwise pick a backend of its own on the next operation: go back to the one
+    // in use, and let the select say so.
+    if (previous) await tf.setBackend(previous);
+    $("backend").value = previous ?? "";
+    throw new PageError(`the ${name} backend failed to start in this browser; choose another`);
+  }
   await tf.ready();
+  state.backend = name;
+  $("backend").value = name;
 }
 
 // Everything a model needs is loaded before any of it replaces the model in use, so a model that
@@ -81,6 +88,7 @@ async function useModel(name) {
     $("model").value = state.manifest?.name ?? "";
     throw error;
   }
+  for (const model of [state.generator, state.classifier]) model?.dispose(); // their weights, held by the backend
   Object.assign(state, { manifest, generator, classifier, label: 0 });
   $("model").value = name;
   const labels = $("labels");
