@@ -25,22 +25,24 @@ if config is None or not config.label_names:
     st.stop()
 
 
-def classifier_section():
+def classifier_section() -> bool:
+    """The classifier's own figures; False when there is none for the run's data set."""
     directory = classifier_dir(config.dataset, "lenet", run_files.classifiers_dir())
     info = read_json(directory / "info.json", default=None)
     st.subheader("The judge")
     if not isinstance(info, dict) or "test_accuracy" not in info:
         st.info(f"No classifier for {config.dataset} in `{directory}` yet; train one with "
                 f"`python -m trainer classifier train --dataset {config.dataset}`.")
-        return
+        return False
     left, right = st.columns([1, 2])
-    left.metric("Test accuracy", f"{info['test_accuracy']:.2%}")
+    left.metric("Test accuracy", common.figure(info["test_accuracy"], ".2%"))
     left.caption(f"{info.get('arch', 'lenet')} trained on {info.get('train_images', '?')} {config.dataset} "
                  f"images for {info.get('epochs', '?')} epochs")
     history = pd.DataFrame(info.get("history") or [])
     if {"epoch", "accuracy"} <= set(history):
         curves = [key for key in ("accuracy", "test_accuracy") if key in history]
         right.line_chart(history.set_index("epoch")[curves], x_label="epoch", y_label="accuracy", height=220)
+    return True
 
 
 def heatmap(matrix, labels):
@@ -55,8 +57,9 @@ def heatmap(matrix, labels):
     return (squares + numbers).properties(height=360)
 
 
-def job_panel(job: str, button: str, arguments: list[str]):
-    """The button that starts a background `trainer <job>`, and its progress while it runs."""
+def job_panel(job: str, button: str, arguments: list[str], problem: str | None = None):
+    """The button that starts a background `trainer <job>`, and its progress while it runs;
+    `problem` says why the job cannot run as asked, and disables the button."""
     state = run_files.job_state(path, job)
 
     @st.fragment(run_every=common.REFRESH_SECONDS if state["state"] == "running" else None)
@@ -68,11 +71,15 @@ def job_panel(job: str, button: str, arguments: list[str]):
             if log:
                 st.code(log, language=None)
         elif current["state"] == "failed":
-            st.error(f"`trainer {job}` failed:\n\n```\n{current['log']}\n```")
+            st.error(f"`trainer {job}` failed: {run_files.error_line(current['log'])}")
+            with st.expander("Its log (last lines)"):
+                st.code(current["log"], language=None)
         if state["state"] == "running" and current["state"] != "running":
             st.rerun(scope="app")  # done: show the new results
 
-    if st.button(button, disabled=state["state"] == "running", key=f"start-{job}"):
+    if problem:
+        st.warning(problem)
+    if st.button(button, disabled=state["state"] == "running" or bool(problem), key=f"start-{job}"):
         try:
             run_files.start_job(root, name, job, arguments)
         except RunError as error:
@@ -82,24 +89,25 @@ def job_panel(job: str, button: str, arguments: list[str]):
     progress()
 
 
-def verdict_section():
+def verdict_section(have_classifier: bool):
     st.subheader(f"Its verdict on {name}")
     metrics = read_json(path / "metrics.json", default=None)
     samples = st.number_input("Samples to score", min_value=100, max_value=50000, value=10000, step=1000)
-    job_panel("eval", "Score the generator now", ["--n", int(samples)])
+    job_panel("eval", "Score the generator now", ["--n", int(samples)],
+              None if have_classifier else "Scoring needs the classifier above: train it first.")
     if not isinstance(metrics, dict) or "frechet_distance" not in metrics:
         st.info("Not scored yet: press the button (about ten seconds for 10,000 samples).")
         return
     columns = st.columns(4)
     if "label_accuracy" in metrics:
-        columns[0].metric("Label accuracy", f"{metrics['label_accuracy']:.2%}")
-    columns[1].metric("Fréchet distance", f"{metrics['frechet_distance']:.2f}",
+        columns[0].metric("Label accuracy", common.figure(metrics["label_accuracy"], ".2%"))
+    columns[1].metric("Fréchet distance", common.figure(metrics["frechet_distance"], ".2f"),
                       help="in the classifier's feature space; the floor is real training vs real test images")
-    columns[1].caption(f"floor {metrics.get('frechet_distance_floor', float('nan')):.2f}")
-    columns[2].metric("Diversity", f"{metrics.get('diversity_mean', float('nan')):.3f}",
+    columns[1].caption(f"floor {common.figure(metrics.get('frechet_distance_floor'), '.2f')}")
+    columns[2].metric("Diversity", common.figure(metrics.get("diversity_mean"), ".3f"),
                       help="mean pairwise feature distance of samples per class, relative to real "
                            "images (1: as varied)")
-    columns[3].metric("Mode coverage", f"{metrics.get('mode_coverage', float('nan')):.0%}")
+    columns[3].metric("Mode coverage", common.figure(metrics.get("mode_coverage"), ".0%"))
     st.caption(f"epoch {metrics.get('epoch', '?')}, {metrics.get('n', '?')} samples")
     left, right = st.columns(2)
     per_class = metrics.get("per_class_accuracy")
@@ -129,8 +137,14 @@ def synthetic_section():
         "Hardest of", min_value=1, max_value=10, value=1, disabled=not config.class_loss_weight,
         help="as `trainer tstr --hardest-of`: draw this many times the images and keep those the run's "
              "discriminator finds hardest to name; needs a run trained with a class head")
-    options = ["--sizes", sizes.replace(" ", ""), "--epochs", int(epochs), "--noise-scale", scale]
-    job_panel("tstr", "Run it", options + (["--hardest-of", int(hardest_of)] if hardest_of > 1 else []))
+    sizes = sizes.replace(" ", "")
+    problem = None
+    if not all(size.isdigit() and int(size) > 0 for size in sizes.split(",")):
+        problem = f"Training set sizes must be whole numbers above 0, separated by commas (not {sizes!r})."
+    options = ["--sizes", sizes, "--epochs", int(epochs), "--noise-scale", scale]
+    if config.class_loss_weight and hardest_of > 1:
+        options += ["--hardest-of", int(hardest_of)]
+    job_panel("tstr", "Run it", options, problem)
     table = read_json(path / "tstr.json", default=None)
     if not isinstance(table, dict) or not table.get("results"):
         st.info("Not run yet for this run.")
@@ -139,11 +153,12 @@ def synthetic_section():
                             for result in table["results"]])
     st.dataframe(results, hide_index=True, column_config={
         "test_accuracy": st.column_config.NumberColumn("real test accuracy", format="percent")})
-    for size, gap in (table.get("gap_real_minus_synthetic") or {}).items():
-        st.markdown(f"Gap real − synthetic at {size}: **{gap * 100:.2f} points**")
-    if table.get("noise_scale", 1.0) != 1.0:
+    gaps = table.get("gap_real_minus_synthetic")
+    for size, gap in (gaps.items() if isinstance(gaps, dict) else ()):
+        st.markdown(f"Gap real − synthetic at {size}: **{common.figure(run_files.number(gap) and 100 * gap, '.2f')} points**")
+    if run_files.number(table.get("noise_scale")) not in (None, 1.0):
         st.caption(f"The synthetic images were drawn with noise × {table['noise_scale']:g} (`--noise-scale`).")
-    if table.get("hardest_of", 1) > 1:
+    if (run_files.number(table.get("hardest_of")) or 1) > 1:
         st.caption(f"The synthetic images are the hardest of {table['hardest_of']} times as many draws "
                    f"(`--hardest-of {table['hardest_of']}`).")
     curves = pd.DataFrame({result["name"]: {record["epoch"]: record.get("test_accuracy")
@@ -154,6 +169,5 @@ def synthetic_section():
         st.line_chart(curves, x_label="epoch", y_label="accuracy")
 
 
-classifier_section()
-verdict_section()
+verdict_section(classifier_section())
 synthetic_section()

@@ -32,6 +32,11 @@ def age(timestamp) -> str:
     return f"{seconds:.0f} s ago"
 
 
+def figure(value, spec: str) -> str:
+    """A number read from a run's files, formatted; a dash when the file holds something else."""
+    return format(value, spec) if run_files.number(value) is not None else "—"
+
+
 def pick_run(rows: list[dict], label: str = "Run") -> str | None:
     """A select box of runs that every page shares: the choice lives in the session and in the
     URL (`?run=NAME`), so a link opens a page on a run."""
@@ -41,6 +46,9 @@ def pick_run(rows: list[dict], label: str = "Run") -> str | None:
                 "`python -m trainer train`.")
         return None
     wanted = st.session_state.get("run") or st.query_params.get("run")
+    if wanted and wanted not in names:
+        st.warning(f"The run {wanted} cannot be shown on this page (no such run, or its config.json is "
+                   f"missing or unreadable); showing {names[0]}.")
     index = names.index(wanted) if wanted in names else 0
     states = {row["name"]: row["state"] for row in rows}
     name = st.selectbox(label, names, index=index, format_func=lambda name: f"{name} ({states[name]})")

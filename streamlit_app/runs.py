@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from trainer.config import TrainConfig
+from trainer.models import check_family_options
 from trainer.rundir import RUN_NAME_PATTERN, RunDirectory, RunError, atomic_write, read_json
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -85,6 +86,14 @@ def log_tail(path: Path, lines: int = 15) -> str:
     return "\n".join(line.rsplit("\r", 1)[-1] for line in text.splitlines()[-lines:])
 
 
+def error_line(log: str) -> str:
+    """What a failed command said last: its `error: ...` line, or else its last line (TensorFlow's
+    start-up noise comes first in a log, the reason last)."""
+    lines = [line for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:") or line.split(":")[0].endswith("Error")]
+    return (errors or lines or ["(no output)"])[-1]
+
+
 def run_state(path: Path) -> dict:
     """The run's status.json, corrected for what the file cannot say by itself:
     - `starting`: the app launched a training that has not written its status yet;
@@ -105,7 +114,7 @@ def run_state(path: Path) -> dict:
                          "restarted); the last finished epoch is kept: resume it"}
     if launched_after_status:
         return {**status, "state": "failed",
-                "error": "the training ended before its first epoch:\n" + log_tail(path / TRAINING_LOG)}
+                "error": "the training ended before its first epoch: " + error_line(log_tail(path / TRAINING_LOG, 200))}
     if state is None:
         return {"state": "unknown", "error": "no status.json: written by an older version, or copied"}
     return status
@@ -182,6 +191,15 @@ def start_training(root: Path, name: str, options: dict) -> int:
     if path.exists():
         raise RunError(f"a run named {name!r} already exists; choose another name")
     known = {field for field in TrainConfig.__dataclass_fields__}
+    # What can be checked without TensorFlow is checked before a directory and a process exist.
+    chosen = {key: value for key, value in options.items() if key in known and value not in (None, "")}
+    try:
+        check_family_options(TrainConfig(**chosen))
+    except ValueError as error:
+        raise RunError(str(error)) from None
+    dataset = str(chosen.get("dataset", ""))
+    if dataset.startswith("folder:") and not Path(dataset.removeprefix("folder:")).expanduser().is_dir():
+        raise RunError(f"there is no folder {dataset.removeprefix('folder:')!r} for the folder data set")
     command = [sys.executable, "-m", "trainer", "train", "--runs-dir", str(Path(root).resolve()), "--run-name", name]
     for key, value in options.items():
         if key not in known:
@@ -202,6 +220,9 @@ def resume_training(root: Path, name: str, epochs: int | None = None) -> int:
         raise RunError(f"{name} is already training")
     if load_config(path) is None:
         raise RunError(f"{name} has no readable config.json: it cannot be resumed")
+    done = finished_epochs(path)
+    if epochs is not None and epochs < done:
+        raise RunError(f"{name} has already trained {done} epochs: train until epoch {done} or later")
     command = [sys.executable, "-m", "trainer", "train", "--runs-dir", str(Path(root).resolve()),
                "--run-name", name, "--resume"]
     if epochs:
@@ -215,12 +236,21 @@ def _record_launch(path: Path, command: list[str]) -> int:
     return pid
 
 
+def finished_epochs(path: Path) -> int:
+    """Epochs the run has trained, as its last checkpoint holds them."""
+    return number(read_dict(RunDirectory(path).status_path).get("epoch")) or 0
+
+
 def stop_training(root: Path, name: str) -> None:
     """SIGTERM, as Ctrl-C would: the trainer saves a checkpoint mid-epoch and marks the run
-    stopped; it takes a moment, so the state changes shortly after."""
+    stopped; it takes a moment, so the state changes shortly after. Not while the run is still
+    starting: the trainer handles the signal from the moment it says it is running, and a
+    process stopped before would leave nothing to resume."""
     path = run_path(root, name)
     state = run_state(path)
-    if state["state"] not in ("running", "starting"):
+    if state["state"] == "starting":
+        raise RunError(f"{name} is still starting: it can be stopped in a few seconds, once it is running")
+    if state["state"] != "running":
         raise RunError(f"{name} is not training (it is {state['state']})")
     os.kill(state["pid"], signal.SIGTERM)
 

@@ -34,13 +34,17 @@ def actions(rows):
     live = state["state"] in common.LIVE_STATES
     stop_column, resume_column, delete_column = st.columns(3)
     try:
-        if stop_column.button("Stop", disabled=not live, icon=":material/stop:",
-                              help="save a checkpoint now and mark the run stopped"):
+        starting = state["state"] == "starting"
+        if stop_column.button("Stop", disabled=not live or starting, icon=":material/stop:",
+                              help="a run still starting can be stopped once it is running (a few seconds)"
+                              if starting else "save a checkpoint now and mark the run stopped"):
             run_files.stop_training(root, name)
             st.toast(f"Stopping {name}: it saves a checkpoint first")
-        epochs = state.get("epochs") or 1
-        more = resume_column.number_input("Train until epoch", min_value=1, value=int(epochs), disabled=live,
-                                          key=f"resume-epochs-{name}")
+        done = run_files.finished_epochs(path)
+        epochs = run_files.number(state.get("epochs")) or 1
+        more = resume_column.number_input("Train until epoch", min_value=max(done, 1), value=max(int(epochs), done, 1),
+                                          disabled=live, key=f"resume-epochs-{name}",
+                                          help=f"counts all epochs, the {done} already trained included")
         if resume_column.button("Resume", disabled=live, icon=":material/play_arrow:"):
             run_files.resume_training(root, name, more)
             st.toast(f"Resuming {name}")

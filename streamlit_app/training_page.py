@@ -36,8 +36,8 @@ def sample_files(path) -> dict[int, object]:
 
 
 def header(state, history, config):
-    epoch = run_files.number(state.get("epoch")) or len(history)
-    epochs = run_files.number(state.get("epochs")) or (config.epochs if config else 0)
+    epoch = max(0, run_files.number(state.get("epoch")) or len(history))
+    epochs = max(0, run_files.number(state.get("epochs")) or (config.epochs if config else 0))
     title = f"{common.STATE_ICONS.get(state['state'], '')} **{state['state']}**"
     if config:
         title += f" · {config.model} on {config.dataset}"
@@ -45,7 +45,7 @@ def header(state, history, config):
     if epochs:
         remaining = ""
         if state["state"] == "running" and history:
-            seconds = sum(record.get("seconds", 0) for record in history[-5:]) / len(history[-5:])
+            seconds = sum(run_files.number(record.get("seconds")) or 0 for record in history[-5:]) / len(history[-5:])
             remaining = f" · about {seconds * (epochs - epoch) / 60:.1f} min left"
         st.progress(min(epoch / epochs, 1.0), text=f"{epoch}/{epochs} epochs{remaining}")
     common.show_state(state)
@@ -65,7 +65,8 @@ def chart(container, frame, columns, title, height=300):
     }
     if title:
         container.markdown(title)
-    container.vega_lite_chart(frame[["epoch", *columns]].dropna(), spec, width="stretch", height=height)
+    numbers = frame[["epoch", *columns]].apply(pd.to_numeric, errors="coerce").dropna()
+    container.vega_lite_chart(numbers, spec, width="stretch", height=height)
 
 
 def charts(history):
@@ -124,8 +125,9 @@ def view():
         return
     state = run_files.run_state(path)
     config = run_files.load_config(path)
-    history = [record for record in RunDirectory(path).history()
-               if isinstance(record, dict) and {"epoch", "d_loss", "g_loss", "d_real", "d_fake"} <= set(record)]
+    # Records with a figure missing or not a number (another version, a hand edit) are left out.
+    history = [record for record in RunDirectory(path).history() if isinstance(record, dict) and all(
+        run_files.number(record.get(key)) is not None for key in ("epoch", "d_loss", "g_loss", "d_real", "d_fake"))]
     if config is None:
         st.warning("This run's config.json is missing or unreadable (an older version?): showing what is there.")
     header(state, history, config)

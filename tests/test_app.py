@@ -150,6 +150,17 @@ def test_classifier_page_shows_the_verdict_and_the_synthetic_table(runs_root):
     assert hardest_of.disabled  # a cgan has no class head to choose with
 
 
+def test_classifier_page_buttons_refuse_what_would_fail(runs_root, tmp_path, monkeypatch):
+    app = open_page("classifier_page.py", "finished")
+    next(box for box in app.text_input if box.label == "Training set sizes").input("0,100").run()
+    assert "whole numbers above 0" in texts(app, "warning")
+    assert next(button for button in app.button if button.label == "Run it").disabled
+    monkeypatch.setenv("GANVAS_CLASSIFIERS_DIR", str(tmp_path))  # no classifier there
+    app = open_page("classifier_page.py", "finished")
+    assert "train it first" in texts(app, "warning")
+    assert next(button for button in app.button if button.label == "Score the generator now").disabled
+
+
 def test_classifier_page_button_scores_a_run(runs_root):
     app = open_page("classifier_page.py", "truncated")
     (runs_root / "truncated" / "metrics.json").unlink(missing_ok=True)
@@ -168,8 +179,8 @@ def test_deleted_run_and_bad_names_never_crash_a_page(runs_root):
     for page in ("training_page.py", "generate_page.py", "classifier_page.py"):
         app = open_page(page, "doomed", timeout=120)
         shutil.rmtree(runs_root / "doomed", ignore_errors=True)
-        app.run()  # the run is gone: the page falls back to another run
-        assert not app.exception
+        app.run()  # the run is gone: the page says so and falls back to another run
+        assert not app.exception and "The run doomed cannot be shown" in texts(app, "warning")
         shutil.copytree(runs_root / "finished", runs_root / "doomed", dirs_exist_ok=True)
     app = AppTest.from_file(APP, default_timeout=60)
     app.query_params["run"] = "../../etc"
@@ -282,11 +293,70 @@ def test_odd_status_files_do_not_break_the_runs_table(runs_root):
     (odd / "status.json").write_text(json.dumps(dict(state="finished", epoch="two", epochs=None,
                                                      updated="2024-01-01T00:00:00")))
     (odd / "metrics.json").write_text("[1, 2")  # cut short
+    # Valid JSON with figures that are null or text (a hand edit, another version).
+    odder = shutil.copytree(runs_root / "finished", runs_root / "odder")
+    (odder / "status.json").write_text(json.dumps(dict(state="finished", epoch=-1, epochs=2)))
+    with open(odder / "history.jsonl", "a") as history:
+        history.write(json.dumps(dict(epoch=3, d_loss=None, g_loss="x", d_real=0.5, d_fake=0.5, seconds="y")) + "\n")
+    metrics = json.loads((odder / "metrics.json").read_text())
+    (odder / "metrics.json").write_text(json.dumps({**metrics, "frechet_distance": None, "label_accuracy": "high"}))
+    table = json.loads((odder / "tstr.json").read_text())
+    (odder / "tstr.json").write_text(json.dumps({**table, "gap_real_minus_synthetic": {"200": None},
+                                                 "hardest_of": None, "noise_scale": "1.5"}))
     try:
         app = open_page("runs_page.py")
         table = app.dataframe[0].value.set_index("name")
         assert table.loc["odd", "state"] == "finished"
-        for page in ("training_page.py", "classifier_page.py"):
-            open_page(page, "odd")  # asserts that no exception reached the page
+        for name in ("odd", "odder"):
+            for page in ("training_page.py", "classifier_page.py"):
+                open_page(page, name)  # asserts that no exception reached the page
     finally:
         shutil.rmtree(odd)
+        shutil.rmtree(odder)
+
+
+def test_the_runs_page_refuses_what_cannot_work_before_starting_anything(runs_root, tmp_path):
+    for options, message in ((dict(model="cgan", generator_width=2), "--generator-width is not an option of cgan"),
+                             (dict(model="gan", twin_class_head=True), "--twin-class-head is not an option of gan"),
+                             (dict(dataset=f"folder:{tmp_path / 'none'}"), "there is no folder")):
+        with pytest.raises(RunError, match=message):
+            run_files.start_training(runs_root, "refused", dict(options, epochs=1))
+        assert not (runs_root / "refused").exists()
+    with pytest.raises(RunError, match="has already trained 2 epochs"):
+        run_files.resume_training(runs_root, "finished", 1)
+    app = open_page("runs_page.py", "finished")
+    assert app.number_input(key="resume-epochs-finished").min == 2
+
+
+def test_a_training_still_starting_cannot_be_stopped(runs_root, tmp_path):
+    """Until the trainer says it is running it has no SIGTERM handler, and a stop would leave
+    nothing to resume. A process that stays in that phase stands in for a trainer importing
+    TensorFlow (it carries "trainer" in its command line, as the app's liveness check wants)."""
+    root = tmp_path / "runs"
+    (root / "young").mkdir(parents=True)
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "trainer"])
+    try:
+        (root / "young" / run_files.LAUNCH_FILE).write_text(json.dumps(dict(pid=stand_in.pid, started=1.0)))
+        assert run_files.run_state(root / "young")["state"] == "starting"
+        with pytest.raises(RunError, match="still starting"):
+            run_files.stop_training(root, "young")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("GANVAS_RUNS_DIR", str(root))
+            app = open_page("runs_page.py", "young")
+        assert next(button for button in app.button if button.label == "Stop").disabled
+    finally:
+        stand_in.kill()
+        stand_in.wait()
+
+
+def test_a_training_that_died_starting_shows_its_error_line(tmp_path):
+    path = tmp_path / "runs" / "early"
+    path.mkdir(parents=True)
+    # A pid above Linux's largest (2**22): a process that has ended.
+    (path / run_files.LAUNCH_FILE).write_text(json.dumps(dict(pid=999_999_999, started=1.0)))
+    (path / run_files.TRAINING_LOG).write_text(
+        "E0000 Unable to register cuFFT factory\nWARNING: All log messages before absl::InitializeLog()\n"
+        "error: folder data set /nowhere does not exist\nW0000 noise after it\n")
+    state = run_files.run_state(path)
+    assert state["state"] == "failed"
+    assert state["error"] == "the training ended before its first epoch: error: folder data set /nowhere does not exist"

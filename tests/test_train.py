@@ -272,7 +272,15 @@ def test_existing_run_is_refused_without_resume_or_overwrite(runs_dir, capsys):
     train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1")
     train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1", expect=2)
     assert "--resume" in capsys.readouterr().err
-    train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1", "--overwrite")
+    train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "2", "--overwrite")
+    config = (runs_dir / "run" / "config.json").read_text()
+    # Resuming to fewer epochs than trained would rewrite the run as "epoch 2 of 1".
+    train(runs_dir, "--resume", "--epochs", "1", expect=2)
+    assert "has already trained 2 epochs" in capsys.readouterr().err
+    # An option of another family is refused before --overwrite empties the run.
+    train(runs_dir, *SMALL, "--model", "cgan", "--generator-width", "2", "--overwrite", expect=2)
+    assert "--generator-width is not an option of cgan" in capsys.readouterr().err
+    assert (runs_dir / "run" / "config.json").read_text() == config
 
 
 def test_second_training_into_the_same_run_is_refused(runs_dir, capsys):

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from trainer.config import PRECISIONS, STRATEGIES, TrainConfig
-from trainer.models import FAMILIES, describe_families
+from trainer.models import FAMILIES, check_family_options, describe_families
 from trainer.rundir import RUN_NAME_PATTERN
 
 RECORDED_FIELDS = {"image_shape", "label_names", "output_range", "generator_layout"}  # recorded, not options
@@ -71,10 +71,16 @@ def train(args) -> int:
             raise UserError(f"nothing to resume: {run.path} has no config.json")
         epochs = config.epochs if args.epochs is not None else None
         config = TrainConfig.load(run.path)
+        done = run.status().get("epoch")  # epochs finished, as saved in the last checkpoint
+        if epochs is not None and isinstance(done, int) and epochs < done:
+            raise UserError(f"{run.path.name} has already trained {done} epochs: --epochs counts all of them, "
+                            f"so give at least {done}")
         config.epochs = epochs or config.epochs
     elif run.exists() and not args.overwrite:
         raise UserError(f"{run.path} already exists: add --resume to continue it, --overwrite to "
                         f"start it again, or choose another --run-name")
+    else:
+        check_family_options(config)  # before --overwrite empties the run directory
     quiet_tensorflow()
     from trainer import data
     from trainer.models import get_family
@@ -254,7 +260,9 @@ def tstr(args) -> int:
     try:
         sizes = [int(size) for size in args.sizes.split(",")]
     except ValueError:
-        raise UserError(f"--sizes takes whole numbers separated by commas, not {args.sizes!r}") from None
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise UserError(f"--sizes takes whole numbers above 0 separated by commas, not {args.sizes!r}")
     path = resolve_run(args.run, args.runs_dir)
     generator, config, discriminator = load_for_drawing(path, args)
     table = train_on_synthetic_test_on_real(generator, config, sizes, args.epochs, args.seed, args.noise_scale,

@@ -7,14 +7,15 @@ A family module defines
 - `build_generator(latent_dim, image_shape, num_classes)` and
   `build_discriminator(image_shape, num_classes)`: Keras models. The discriminator returns
   logits; the sigmoid its source ends with lives in the loss, where it is numerically stable.
-- optionally `OPTIONS`: the family's own TrainConfig fields, beyond the common ones. With
-  "class_loss_weight", `build_discriminator(..., class_head=True)` returns [logits, class
-  logits] for the auxiliary classification loss, and with `twin_head=True` as well [logits, class
-  logits, twin class logits] (TAC-GAN, `--twin-class-head`); with "generator_width",
-  `build_generator(..., width=W)` multiplies the generator's channels, and with
-  "discriminator_width" `build_discriminator(..., width=W)` the discriminator's.
 - optionally `generator_layout` in DEFAULTS: the current arrangement of the generator's layers;
   `build_generator(..., layout=L)` builds an earlier one for runs that were written with it.
+
+The options only some families have are listed with each family in FAMILIES below. With
+"class_loss_weight", `build_discriminator(..., class_head=True)` returns [logits, class logits]
+for the auxiliary classification loss, and with "twin_class_head" (`twin_head=True`) as well
+[logits, class logits, twin class logits] (TAC-GAN); with "generator_width",
+`build_generator(..., width=W)` multiplies the generator's channels, and with
+"discriminator_width" `build_discriminator(..., width=W)` the discriminator's.
 
 Every model takes its inputs by name: `latent` and `label` for the generator, `image` and
 `label` for the discriminator. `label` is a one-hot float vector rather than an index so that a
@@ -27,36 +28,41 @@ import importlib
 
 from trainer.config import ADDED_LATER
 
-# Name on the command line → (module, one line for --help). Kept here, free of TensorFlow, so
-# that `--help` and argument checks answer at once.
+# Options only some families have. Families without one accept only the value at which it
+# changes nothing: for the first three, the one that older runs, written before it existed, are
+# read with.
+FAMILY_OPTIONS = ("class_loss_weight", "generator_width", "discriminator_width", "twin_class_head")
+NEUTRAL_VALUES = {**ADDED_LATER, "twin_class_head": False}
+
+# Name on the command line → (module, one line for --help, its FAMILY_OPTIONS). Kept here, free
+# of TensorFlow, so that `--help`, argument checks and the app's start form answer at once.
 FAMILIES = {
-    "cdcgan": ("cdcgan", "default: fast conditional conv GAN for CPU and browser"),
-    "cgan": ("cgan", "MLP conditional GAN of the SJTU report (Dense 128, batch 150)"),
-    "cdcgan-sony": ("cdcgan_sony", "conditional DCGAN of the Sony thesis (Tables 5.1, 5.2)"),
-    "dcgan": ("dcgan", "unconditional RGB DCGAN of the Sony thesis (Tables 5.3, 5.4)"),
-    "gan": ("gan", "unconditional MLP GAN (Goodfellow et al. 2014 style)"),
+    "cdcgan": ("cdcgan", "default: fast conditional conv GAN for CPU and browser", FAMILY_OPTIONS),
+    "cgan": ("cgan", "MLP conditional GAN of the SJTU report (Dense 128, batch 150)", ()),
+    "cdcgan-sony": ("cdcgan_sony", "conditional DCGAN of the Sony thesis (Tables 5.1, 5.2)", ()),
+    "dcgan": ("dcgan", "unconditional RGB DCGAN of the Sony thesis (Tables 5.3, 5.4)", ()),
+    "gan": ("gan", "unconditional MLP GAN (Goodfellow et al. 2014 style)", ()),
 }
 
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 
 
-def get_family(name: str):
+def check_family_name(name: str) -> None:
     if name not in FAMILIES:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(FAMILIES)}")
+
+
+def get_family(name: str):
+    check_family_name(name)
     return importlib.import_module(f"{__name__}.{FAMILIES[name][0]}")
 
 
-# Options only some families have. Families without one accept only the value at which it
-# changes nothing, the one that older runs, written before it existed, are read with.
-FAMILY_OPTIONS = ("class_loss_weight", "generator_width", "discriminator_width")
-
-
 def check_family_options(config) -> None:
-    family = get_family(config.model)
+    """A ValueError naming the first option that `config.model` does not have. No TensorFlow."""
+    check_family_name(config.model)
     for name in FAMILY_OPTIONS:
-        value = getattr(config, name)
-        if value not in (None, ADDED_LATER[name]) and name not in getattr(family, "OPTIONS", ()):
-            having = [other for other in FAMILIES if name in getattr(get_family(other), "OPTIONS", ())]
+        if getattr(config, name) not in (None, NEUTRAL_VALUES[name]) and name not in FAMILIES[config.model][2]:
+            having = [other for other, (_, _, options) in FAMILIES.items() if name in options]
             raise ValueError(f"--{name.replace('_', '-')} is not an option of {config.model} "
                              f"(it is of: {', '.join(having)})")
 
@@ -81,7 +87,7 @@ def build_discriminator(config):
 
 
 def describe_families() -> str:
-    return "\n".join(f"  {name:12s} {description}" for name, (_, description) in FAMILIES.items())
+    return "\n".join(f"  {name:12s} {description}" for name, (_, description, _) in FAMILIES.items())
 
 
 def generator_inputs(latent_dim: int, num_classes: int, conditional: bool):

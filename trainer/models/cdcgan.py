@@ -59,7 +59,6 @@ from trainer.models import check_image_size, discriminator_inputs, generator_inp
 from trainer.models.layers import NearestUpsampling2D, NearestUpsamplingConv2D
 
 CONDITIONAL = True
-OPTIONS = ("class_loss_weight", "generator_width", "discriminator_width")
 OUTPUT_ACTIVATION = "tanh"
 # Batches of 128 rather than DCGAN's 64: a CPU runs the bigger matrices faster per image.
 DEFAULTS = dict(
