@@ -21,10 +21,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from export.tfjs import ExportError, export_run
-    from trainer.rundir import RunError
+    from trainer.rundir import RUN_NAME_PATTERN, RunError
 
     run_dir = resolve_run(args.run, args.runs_dir)
     name = args.name or run_dir.name
+    if not RUN_NAME_PATTERN.fullmatch(name):  # it becomes a folder of web/models/ and a URL parameter
+        print(f"error: model name {name!r} may use only letters, digits, '.', '_' and '-'", file=sys.stderr)
+        return 2
     try:
         target = export_run(run_dir, name, args.web_dir, args.epoch, args.quantize, args.classifiers_dir)
     except (ExportError, RunError) as error:

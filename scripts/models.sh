@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
-$py -m trainer classifier train --dataset mnist --epochs 8
-$py -m trainer classifier train --dataset fashion_mnist --epochs 12
+$py -m trainer classifier train --dataset mnist --epochs 8 --overwrite
+$py -m trainer classifier train --dataset fashion_mnist --epochs 12 --overwrite
 $py -m trainer train --dataset mnist --epochs 30 --average-decay 0.999 --run-name mnist-cdcgan --overwrite
 $py -m trainer train --dataset fashion_mnist --epochs 8 --run-name fashion-cdcgan --overwrite
 for run in mnist-cdcgan fashion-cdcgan; do $py -m trainer eval --run $run; done

@@ -194,8 +194,10 @@ def start_training(root: Path, name: str, options: dict) -> int:
     # What can be checked without TensorFlow is checked before a directory and a process exist.
     chosen = {key: value for key, value in options.items() if key in known and value not in (None, "")}
     try:
-        check_family_options(TrainConfig(**chosen))
-    except ValueError as error:
+        config = TrainConfig(**chosen)
+        config.check()
+        check_family_options(config)
+    except (TypeError, ValueError) as error:
         raise RunError(str(error)) from None
     dataset = str(chosen.get("dataset", ""))
     if dataset.startswith("folder:") and not Path(dataset.removeprefix("folder:")).expanduser().is_dir():

@@ -95,7 +95,7 @@ def test_eval_errors(classifiers, runs_dir, tmp_path):
     run.mkdir(parents=True)
     (run / "config.json").write_text(MNIST_CONFIG.to_json())
     result = run_cli("eval", "--run", run, "--classifiers-dir", classifiers)
-    assert result.returncode == 2 and "no checkpoint yet" in result.stderr
+    assert result.returncode == 2 and "no finished epoch yet: resume it" in result.stderr
     path = train(runs_dir, "--dataset", "mnist", "--limit-per-class", "10", "--batch-size", "50",
                  "--model", "gan", "--epochs", "1", "--image-size", "32")
     result = run_cli("eval", "--run", path, "--classifiers-dir", classifiers)
@@ -135,6 +135,39 @@ def test_synth_writes_reusable_folders_and_npz_and_tstr_writes_a_table(runs_dir,
     assert "gap real - synthetic" in result.stdout
     result = run_cli("synth", "--run", path, "--n", "20", "--hardest-of", "2", "--out", tmp_path / "hard.npz")
     assert result.returncode == 2 and "--hardest-of needs a discriminator with a class head" in result.stderr
+
+
+def test_drawing_and_judging_commands_refuse_what_cannot_work_in_one_line(classifiers, runs_dir, tmp_path, capsys):
+    from export.__main__ import main as export
+    from trainer.__main__ import main
+
+    small = ("--dataset", "mnist", "--limit-per-class", "10", "--batch-size", "50", "--epochs", "1")
+    gan = train(runs_dir, *small, "--model", "gan", run_name="gan")
+    cgan = train(runs_dir, *small, "--model", "cgan", run_name="cgan")
+    (tmp_path / "a-file").write_text("")
+    capsys.readouterr()
+    cases = [
+        (["synth", "--run", gan, "--n", "20", "--out", tmp_path / "g.npz"], "gan is unconditional"),
+        (["tstr", "--run", cgan, "--sizes", "5", "--epochs", "1"], "--sizes must be at least 10"),
+        (["tstr", "--run", cgan, "--sizes", "0"], "whole numbers above 0"),
+        (["tstr", "--run", cgan, "--epochs", "0"], "--epochs must be at least 1, not 0"),
+        (["eval", "--run", cgan, "--n", "5", "--classifiers-dir", classifiers], "--n must be at least 20, not 5"),
+        (["sample", "--run", cgan, "--label", "1", "--out", tmp_path / "a-file" / "x.png"], "a-file"),
+        (["classifier", "train", "--classifiers-dir", classifiers], "already holds a classifier"),
+        (["classifier", "train", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
+        (["data", "check", "--data-dir", tmp_path / "typo"], "the data directory"),
+    ]
+    for arguments, message in cases:
+        assert main(list(map(str, arguments))) == 2, arguments
+        error = capsys.readouterr().err
+        assert message in error and error.startswith("error: ") and len(error.strip().splitlines()) == 1, error
+    assert export(["--run", str(cgan), "--name", "my/model", "--web-dir", str(tmp_path / "web")]) == 2
+    assert "may use only letters" in capsys.readouterr().err and not (tmp_path / "web").exists()
+    # What works says what it did: the label drawn, and shares that cannot be equal.
+    assert main(["sample", "--run", str(cgan), "--label", "7", "--n", "2", "--out", str(tmp_path / "s.npy")]) == 0
+    assert "of label '7' (index 7)" in capsys.readouterr().out
+    assert main(["synth", "--run", str(cgan), "--n", "15", "--out", str(tmp_path / "s.npz")]) == 0
+    assert "the first 5 labels get one image more" in capsys.readouterr().out
 
 
 def test_hardest_of_keeps_per_label_the_fakes_the_class_head_names_least_surely(runs_dir, tmp_path):

@@ -280,7 +280,30 @@ def test_existing_run_is_refused_without_resume_or_overwrite(runs_dir, capsys):
     # An option of another family is refused before --overwrite empties the run.
     train(runs_dir, *SMALL, "--model", "cgan", "--generator-width", "2", "--overwrite", expect=2)
     assert "--generator-width is not an option of cgan" in capsys.readouterr().err
+    # So is a data set that cannot be read: the run that --overwrite would replace stays whole.
+    train(runs_dir, "--dataset", "folder:/nowhere", "--model", "cgan", "--overwrite", expect=2)
+    assert "does not exist" in capsys.readouterr().err
     assert (runs_dir / "run" / "config.json").read_text() == config
+    assert RunDirectory(runs_dir / "run").status()["state"] == "finished"
+    # A resumed run keeps its options; changing one is refused rather than ignored.
+    train(runs_dir, "--resume", "--epochs", "3", "--lr", "0.5", "--batch-size", "10", expect=2)
+    assert "--batch-size, --lr: a resumed run keeps the options in its config.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, message", [
+    (("--steps-per-call", "0"), "--steps-per-call must be at least 1, not 0"),
+    (("--epochs", "0"), "--epochs must be at least 1, not 0"),
+    (("--batch-size", "0"), "--batch-size must be at least 1, not 0"),
+    (("--latent-dim", "0"), "--latent-dim must be at least 1, not 0"),
+    (("--keep-checkpoints", "0"), "--keep-checkpoints must be at least 1, not 0"),
+    (("--lr", "-1"), "--lr must be above 0, not -1.0"),
+    (("--average-decay", "5"), "--average-decay must be at least 0 and below 1, not 5.0"),
+    (("--d-steps", "40"), "--d-steps must be between 1 and 31, not 40"),
+])
+def test_option_values_that_cannot_work_are_refused_before_anything_starts(runs_dir, capsys, options, message):
+    train(runs_dir, *SMALL, "--model", "cgan", *options, expect=2)
+    assert message in capsys.readouterr().err
+    assert not (runs_dir / "run" / "config.json").exists()
 
 
 def test_second_training_into_the_same_run_is_refused(runs_dir, capsys):

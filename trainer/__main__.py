@@ -28,6 +28,14 @@ class UserError(Exception):
     """Something the user can fix; printed as one line, exit code 2."""
 
 
+def require_at_least(args, low: int, *names: str) -> None:
+    """A UserError for the first of the command's number options `names` below `low`."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < low:
+            raise UserError(f"--{name.replace('_', '-')} must be at least {low}, not {value}")
+
+
 def quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -61,6 +69,10 @@ def config_from_args(args) -> TrainConfig:
     return config
 
 
+# What `--resume` may be given besides the run: the run keeps every other value of its config.json.
+RESUME_OPTIONS = {"epochs", "run_name", "runs_dir"}
+
+
 def train(args) -> int:
     from trainer.rundir import RunDirectory
 
@@ -69,18 +81,25 @@ def train(args) -> int:
     if args.resume:
         if not run.exists():
             raise UserError(f"nothing to resume: {run.path} has no config.json")
+        changed = [field.name for field in dataclasses.fields(TrainConfig)
+                   if field.name not in RECORDED_FIELDS | RESUME_OPTIONS and getattr(args, field.name) is not None]
+        if changed:
+            flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+            raise UserError(f"{flags}: a resumed run keeps the options in its config.json; --resume takes only "
+                            f"--epochs (start a new run, or this one again with --overwrite, to change the rest)")
         epochs = config.epochs if args.epochs is not None else None
         config = TrainConfig.load(run.path)
         done = run.status().get("epoch")  # epochs finished, as saved in the last checkpoint
         if epochs is not None and isinstance(done, int) and epochs < done:
             raise UserError(f"{run.path.name} has already trained {done} epochs: --epochs counts all of them, "
                             f"so give at least {done}")
-        config.epochs = epochs or config.epochs
+        config.epochs = config.epochs if epochs is None else epochs
     elif run.exists() and not args.overwrite:
         raise UserError(f"{run.path} already exists: add --resume to continue it, --overwrite to "
                         f"start it again, or choose another --run-name")
-    else:
-        check_family_options(config)  # before --overwrite empties the run directory
+    # Checked before --overwrite empties the run directory or anything is loaded.
+    config.check()
+    check_family_options(config)
     quiet_tensorflow()
     from trainer import data
     from trainer.models import get_family
@@ -90,10 +109,7 @@ def train(args) -> int:
     family = get_family(config.model)
     config = config.resolve(family.DEFAULTS)
     run.lock()
-    if args.overwrite and not args.resume:
-        for entry in run.path.iterdir():
-            if entry.name != ".lock":
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    ours = args.resume  # whether a failure from here on is this run's to record in status.json
     try:
         dataset = data.load(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size,
                             channels=config.channels, limit_per_class=config.limit_per_class, seed=config.seed)
@@ -105,7 +121,12 @@ def train(args) -> int:
 
             classifier = Classifier.for_run(config, config.classifiers_dir)
             evaluator = Evaluator(config, classifier, config.eval_samples, config.seed)
+        if args.overwrite and not args.resume:  # only now that the new run can start
+            for entry in run.path.iterdir():
+                if entry.name != ".lock":
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         atomic_write(run.config_path, config.to_json())
+        ours = True
         print(f"training {config.model} on {config.dataset} ({len(dataset.labels)} images "
               f"{'x'.join(map(str, config.image_shape))}) into {run.path}", flush=True)
         trainer = GANTrainer(config, dataset, run, evaluator=evaluator)
@@ -121,7 +142,7 @@ def train(args) -> int:
         print(f"error: {failure}", file=sys.stderr)
         return 1
     except BaseException as error:
-        if run.exists():
+        if ours and run.exists():  # a run that --overwrite would have replaced is left as it was
             run.write_status("failed", run.status().get("epoch", 0), config.epochs, error=f"{type(error).__name__}: {error}")
         raise
     finally:
@@ -152,8 +173,7 @@ def sample(args) -> int:
     from trainer.models import get_family
     from trainer.sampling import generate, latent_noise, load_generator, parse_label
 
-    if args.n < 1:
-        raise UserError("--n must be at least 1")
+    require_at_least(args, 1, "n")
     if Path(args.out).suffix not in (".png", ".npy"):
         raise UserError(f"--out must end in .png (a grid) or .npy (raw images), not {args.out!r}")
     generator, config = load_generator(resolve_run(args.run, args.runs_dir), args.epoch)
@@ -167,12 +187,18 @@ def sample(args) -> int:
 
     latent = latent_noise(args.seed, args.n, config.latent_dim, args.noise_scale)
     images = generate(generator, config, latent, tf.one_hot([label] * args.n, len(config.label_names)))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     if args.out.endswith(".npy"):
-        np.save(args.out, images)
+        from io import BytesIO
+
+        from trainer.rundir import atomic_write
+
+        buffer = BytesIO()
+        np.save(buffer, images)
+        atomic_write(Path(args.out), buffer.getvalue())
     else:
         save_png(args.out, grid(images, -(-args.n // 10), min(args.n, 10)))
-    print(f"wrote {args.n} samples to {args.out}")
+    which = f" of label {config.label_names[label]!r} (index {label})" if conditional else ""
+    print(f"wrote {args.n} samples{which} to {args.out}")
     return 0
 
 
@@ -183,13 +209,17 @@ def classifier_train(args) -> int:
     from trainer import data
     from trainer.classifier import classifier_dir, save_classifier, train_classifier
 
+    require_at_least(args, 1, "epochs", "batch_size")
+    directory = classifier_dir(args.dataset, args.arch, args.classifiers_dir)
+    if (directory / "info.json").exists() and not args.overwrite:
+        raise UserError(f"{directory} already holds a classifier, which eval, --eval-every and export use: "
+                        f"add --overwrite to replace it")
     options = dict(data_dir=args.data_dir, image_size=args.image_size, channels=args.channels)
     train_set = data.load(args.dataset, "train", limit_per_class=args.limit_per_class, seed=args.seed, **options)
     test_set = data.load(args.dataset, "test", **options)
     print(f"training {args.arch} on {args.dataset}: {len(train_set.labels)} training images, "
           f"{len(test_set.labels)} test images", flush=True)
     model, history = train_classifier(train_set, args.arch, args.epochs, args.batch_size, args.seed, test=test_set)
-    directory = classifier_dir(args.dataset, args.arch, args.classifiers_dir)
     info = dict(dataset=args.dataset, arch=args.arch, image_shape=list(train_set.image_shape),
                 label_names=list(train_set.label_names), train_images=len(train_set.labels),
                 test_accuracy=history[-1]["test_accuracy"], test_loss=history[-1]["test_loss"],
@@ -211,6 +241,7 @@ def evaluate(args) -> int:
 
     path = resolve_run(args.run, args.runs_dir)
     generator, config = load_generator(path, args.epoch)
+    require_at_least(args, 2 * len(config.label_names), "n")  # a spread needs two samples of each label
     classifier = Classifier.for_run(config, args.classifiers_dir)
     metrics = Evaluator(config, classifier, args.n, args.seed)(generator)
     run = RunDirectory(path)
@@ -228,9 +259,12 @@ def synth(args) -> int:
     quiet_tensorflow()
     from trainer.synthetic import synthetic_dataset, write_dataset
 
-    if args.n < 1:
-        raise UserError("--n must be at least 1")
+    require_at_least(args, 1, "n")
     generator, config, discriminator = load_for_drawing(resolve_run(args.run, args.runs_dir), args)
+    classes = len(config.label_names)
+    if args.n % classes:
+        print(f"note: {args.n} is not a multiple of the {classes} labels: the first {args.n % classes} labels "
+              f"get one image more than the others", flush=True)
     dataset = synthetic_dataset(generator, config, args.n, args.seed, args.noise_scale, args.hardest_of, discriminator,
                                 log=lambda line: print(line, flush=True))
     write_dataset(dataset, args.out)
@@ -243,8 +277,7 @@ def load_for_drawing(path, args):
     `tstr` draw their data sets with."""
     from trainer.sampling import load_discriminator, load_generator
 
-    if args.hardest_of < 1:
-        raise UserError(f"--hardest-of must be at least 1, not {args.hardest_of}")
+    require_at_least(args, 1, "hardest_of")
     generator, config = load_generator(path, args.epoch)
     discriminator = load_discriminator(path, args.epoch) if args.hardest_of > 1 else None
     return generator, config, discriminator
@@ -263,8 +296,11 @@ def tstr(args) -> int:
         sizes = []
     if not sizes or min(sizes) < 1:
         raise UserError(f"--sizes takes whole numbers above 0 separated by commas, not {args.sizes!r}")
+    require_at_least(args, 1, "epochs")
     path = resolve_run(args.run, args.runs_dir)
     generator, config, discriminator = load_for_drawing(path, args)
+    if min(sizes) < len(config.label_names):
+        raise UserError(f"--sizes must be at least {len(config.label_names)}: one image of each label")
     table = train_on_synthetic_test_on_real(generator, config, sizes, args.epochs, args.seed, args.noise_scale,
                                             args.hardest_of, discriminator)
     table = dict(epoch=args.epoch or RunDirectory(path).status().get("epoch"), **table)
@@ -362,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     classifier_train_parser.add_argument("--seed", type=int, default=0)
     classifier_train_parser.add_argument("--data-dir")
     classifier_train_parser.add_argument("--classifiers-dir", default="classifiers")
+    classifier_train_parser.add_argument("--overwrite", action="store_true", help="replace the classifier kept there")
     classifier_train_parser.set_defaults(handler=classifier_train)
 
     eval_parser = commands.add_parser("eval", help="score a run's generator with the classifier")
@@ -407,7 +444,7 @@ def main(argv=None) -> int:
 
     try:
         return args.handler(args)
-    except (UserError, DataError, RunError, ValueError) as error:
+    except (UserError, DataError, RunError, ValueError, OSError) as error:  # OSError: a path that cannot be written
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -106,8 +106,10 @@ class Classifier:
     def for_run(cls, config, root: str | Path = CLASSIFIERS_DIR, arch: str = "lenet") -> "Classifier":
         directory = classifier_dir(config.dataset, arch, root)
         if not (directory / "classifier.keras").exists():
+            needs = (" (it tests on a split of its own: lay the folder out as PATH/train/<label>/ and "
+                     "PATH/test/<label>/)" if config.dataset.startswith("folder:") else "")
             raise RunError(f"no {arch} classifier for {config.dataset} in {directory}; train one with "
-                           f"`python -m trainer classifier train --dataset {config.dataset}`")
+                           f"`python -m trainer classifier train --dataset {config.dataset}`{needs}")
         classifier = cls(directory)
         if list(classifier.info["image_shape"]) != list(config.image_shape):
             raise RunError(f"the classifier in {directory} takes {classifier.info['image_shape']} images, "

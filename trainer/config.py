@@ -20,6 +20,14 @@ ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width"
                "discriminator_width": 1}
 
 
+# The smallest value each number option makes sense with.
+MINIMA = dict(epochs=1, batch_size=1, latent_dim=1, d_steps=1, g_steps=1, lr_decay_epochs=0, generator_width=1,
+              discriminator_width=1, class_loss_weight=0, mode_seeking_weight=0, image_size=1, limit_per_class=1,
+              steps_per_call=1, keep_checkpoints=1, eval_every=0, eval_samples=1)
+# Each D and G step's noise seed is keyed by a slot below 32 (see trainer/train.py).
+MAXIMA = dict(d_steps=31, g_steps=31)
+
+
 def option(default, help):
     return dataclasses.field(default=default, metadata={"help": help})
 
@@ -75,6 +83,28 @@ class TrainConfig:
     # that a run's checkpoints, which name weights by layer position, load into the arrangement
     # that wrote them. Not an option: new runs take the family's current one from its DEFAULTS.
     generator_layout: int | None = option(None, None)
+
+    def check(self) -> None:
+        """A ValueError naming the first option whose value cannot work. Fields still None (left
+        to the family) pass, so the check runs before and after `resolve`."""
+        def refuse(name, rule):
+            raise ValueError(f"--{name.replace('_', '-')} must be {rule}, not {getattr(self, name)}")
+
+        for name, low in MINIMA.items():
+            value = getattr(self, name)
+            if value is not None and value < low:
+                refuse(name, f"at least {low}" if name not in MAXIMA else f"between {low} and {MAXIMA[name]}")
+        for name, high in MAXIMA.items():
+            if getattr(self, name) is not None and getattr(self, name) > high:
+                refuse(name, f"between {MINIMA[name]} and {high}")
+        if self.lr is not None and not self.lr > 0:
+            refuse("lr", "above 0")
+        for name in ("beta1", "average_decay"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 1:
+                refuse(name, "at least 0 and below 1")
+        if self.lr_decay_epochs > self.epochs:
+            refuse("lr_decay_epochs", f"between 0 and --epochs ({self.epochs})")
 
     @property
     def run_dir(self) -> Path:

@@ -108,6 +108,8 @@ def search_dirs(dataset: str, data_dir: str | None = None) -> list[Path]:
     directories = []
     user_dir = data_dir or os.environ.get("GANVAS_DATA_DIR")
     if user_dir:
+        if not Path(user_dir).expanduser().is_dir():  # a typo would otherwise pass silently, on the cache
+            raise DataError(f"the data directory {user_dir} does not exist (--data-dir or GANVAS_DATA_DIR)")
         directories += [Path(user_dir).expanduser() / dataset, Path(user_dir).expanduser()]
     directories.append(cache_dir() / "datasets" / dataset)
     if dataset == "fashion_mnist":
@@ -219,20 +221,20 @@ def fetch_file(dataset: str, file: str, target_dir: Path, data_dir: str | None, 
             source = find_file(dataset, file, data_dir, skip=[target_dir])
     # Staged next to the target, so that os.replace is atomic and a failure leaves nothing.
     with tempfile.TemporaryDirectory(dir=target_dir, prefix=".fetch-") as scratch:
-        origin = source
+        url = None  # a local copy that fails its check is the user's to delete; a download is retried
         if source is None:
-            origin = f"{DOWNLOAD_URLS[dataset]}{file}.gz"
+            url = f"{DOWNLOAD_URLS[dataset]}{file}.gz"
             source = Path(scratch) / f"{file}.gz"
-            log(f"downloading {origin}")
+            log(f"downloading {url}")
             try:
-                download(origin, source)
+                download(url, source)
             except (OSError, http.client.HTTPException) as error:
-                raise DataError(f"cannot download {origin} ({error}); {OFFLINE_FIX}") from None
-        content = read_verified(dataset, file, source, origin)
+                raise DataError(f"cannot download {url} ({error}); {OFFLINE_FIX}") from None
+        content = read_verified(dataset, file, source, url)
         staged = Path(scratch) / file
         staged.write_bytes(content)
         os.replace(staged, target_dir / file)
-    log(f"ok  {dataset}/{file}: copied from {origin}")
+    log(f"ok  {dataset}/{file}: copied from {url or source}")
 
 
 def check(datasets=BUILTIN_DATASETS, *, data_dir=None) -> list[dict]:

@@ -67,12 +67,8 @@ def generate_balanced(generator, config, count: int, seed: int, noise_scale: flo
     """`count` samples in [0, 1], the labels in equal shares (cycled), and the labels asked for."""
     num_classes = len(config.label_names)
     labels = np.arange(count) % num_classes
-    images = []
     latent = latent_noise(seed, count, config.latent_dim, noise_scale)
-    for start in range(0, count, 1000):
-        one_hot = tf.one_hot(labels[start:start + 1000], num_classes)
-        images.append(generate(generator, config, latent[start:start + 1000], one_hot))
-    return np.concatenate(images), labels
+    return generate(generator, config, latent, tf.one_hot(labels, num_classes)), labels
 
 
 class Evaluator:

@@ -37,12 +37,17 @@ def grid_inputs(config: TrainConfig):
     return latent, tf.one_hot(labels, num_classes), rows
 
 
-def generate(generator, config: TrainConfig, latent, one_hot_labels) -> np.ndarray:
-    """Images in [0, 1], shape (N, H, W, C), whatever the generator's output activation."""
-    inputs = {"latent": latent}
-    if get_family(config.model).CONDITIONAL:
-        inputs["label"] = one_hot_labels
-    return to_unit_range(generator(inputs, training=False), config.output_range)
+def generate(generator, config: TrainConfig, latent, one_hot_labels, batch: int = 1000) -> np.ndarray:
+    """Images in [0, 1], shape (N, H, W, C), whatever the generator's output activation. Drawn
+    `batch` at a time: the generator's activations for 100,000 images at once took 14 GB."""
+    conditional = get_family(config.model).CONDITIONAL
+    images = []
+    for start in range(0, len(latent), batch):
+        inputs = {"latent": latent[start:start + batch]}
+        if conditional:
+            inputs["label"] = one_hot_labels[start:start + batch]
+        images.append(to_unit_range(generator(inputs, training=False), config.output_range))
+    return np.concatenate(images)
 
 
 def to_model_range(images, output_range) -> tf.Tensor:
@@ -103,7 +108,10 @@ def load_discriminator(run_dir: str | Path, epoch: int | None = None):
 def checkpoint_path(run: RunDirectory, epoch: int | None) -> str:
     checkpoints = checkpoint_epochs(run)
     if not checkpoints:
-        raise RunError(f"{run.path} has no checkpoint yet: wait for its first epoch to finish")
+        state = run.status().get("state")
+        advice = ("wait for its first epoch to finish" if state == "running"
+                  else "resume it (train --resume) until its first epoch ends")
+        raise RunError(f"{run.path} has no finished epoch yet: {advice}")
     if epoch is None:
         epoch = max(checkpoints)
     if epoch not in checkpoints:

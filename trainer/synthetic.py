@@ -18,6 +18,7 @@ from trainer import data
 from trainer.classifier import train_classifier
 from trainer.images import png_bytes
 from trainer.metrics import generate_balanced, real_reference
+from trainer.models import get_family
 from trainer.rundir import RunError, atomic_write
 from trainer.sampling import to_model_range
 
@@ -33,6 +34,9 @@ def synthetic_dataset(generator, config, count: int, seed: int, noise_scale: flo
     head, trained on the real images, knows which fakes lie near those boundaries. On the README's
     MNIST recipe, K = 5 took the train-on-synthetic gap from 0.88 points to 0.17 (30,000 images,
     mean of three LeNet seeds). K = 1 gives exactly the plain draw of the same seed."""
+    if not get_family(config.model).CONDITIONAL:
+        raise RunError(f"{config.model} is unconditional: its images have no labels to make a labelled data set "
+                       f"of; use a conditional run (cdcgan, cgan or cdcgan-sony)")
     if hardest_of > 1:
         if not config.class_loss_weight:
             raise RunError("--hardest-of needs a discriminator with a class head: this run was trained without "

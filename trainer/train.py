@@ -464,21 +464,12 @@ def record_dataset(config: TrainConfig, dataset: ImageDataset) -> TrainConfig:
     """The resolved config as it will be stored, with the data facts that readers need."""
     if config.loss not in LOSSES:
         raise RunError(f"unknown loss {config.loss!r}; choose one of: {', '.join(LOSSES)}")
-    widths = (config.generator_width, config.discriminator_width)  # None: the family's, which has none
-    if any(width is not None and width < 1 for width in widths):
-        raise RunError("--generator-width and --discriminator-width must be at least 1")
-    if (config.class_loss_weight or 0) < 0 or config.mode_seeking_weight < 0:
-        raise RunError("--class-loss-weight and --mode-seeking-weight must be at least 0")
+    config.check()  # a ValueError, like an unknown family's
     if config.twin_class_head and not config.class_loss_weight:
         raise RunError("--twin-class-head needs a class loss: a --class-loss-weight above 0")
     if config.mode_seeking_weight and config.batch_size < 2:
         raise RunError("--mode-seeking-weight needs pairs of samples: a --batch-size of at least 2")
-    check_family_options(config)  # a ValueError, like an unknown family's
-    if not 0 <= config.lr_decay_epochs <= config.epochs:
-        raise RunError(f"--lr-decay-epochs must be between 0 and --epochs ({config.epochs})")
-    for name in ("d_steps", "g_steps"):  # each step's noise seed is keyed by a slot below 32
-        if not 1 <= getattr(config, name) <= 31:
-            raise RunError(f"--{name.replace('_', '-')} must be between 1 and 31")
+    check_family_options(config)
     return dataclasses.replace(
         config, image_shape=list(dataset.image_shape), label_names=list(dataset.label_names),
         output_range=list(OUTPUT_RANGES[get_family(config.model).OUTPUT_ACTIVATION]))
