@@ -337,6 +337,8 @@ def test_a_training_still_starting_cannot_be_stopped(runs_root, tmp_path):
     stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "trainer"])
     try:
         (root / "young" / run_files.LAUNCH_FILE).write_text(json.dumps(dict(pid=stand_in.pid, started=1.0)))
+        # Until the child has exec'd, its command line is still this process's.
+        wait_for(lambda: run_files.process_alive(stand_in.pid), what="the stand-in to start")
         assert run_files.run_state(root / "young")["state"] == "starting"
         with pytest.raises(RunError, match="still starting"):
             run_files.stop_training(root, "young")

@@ -156,6 +156,7 @@ def test_drawing_and_judging_commands_refuse_what_cannot_work_in_one_line(classi
         (["classifier", "train", "--classifiers-dir", classifiers], "already holds a classifier"),
         (["classifier", "train", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
         (["data", "check", "--data-dir", tmp_path / "typo"], "the data directory"),
+        (["synth", "--run", cgan, "--n", "20", "--out", tmp_path / "x.npy"], "--out must be a folder"),
     ]
     for arguments, message in cases:
         assert main(list(map(str, arguments))) == 2, arguments
@@ -168,6 +169,13 @@ def test_drawing_and_judging_commands_refuse_what_cannot_work_in_one_line(classi
     assert "of label '7' (index 7)" in capsys.readouterr().out
     assert main(["synth", "--run", str(cgan), "--n", "15", "--out", str(tmp_path / "s.npz")]) == 0
     assert "the first 5 labels get one image more" in capsys.readouterr().out
+
+
+def test_synthetic_class_folders_keep_names_apart_and_never_leave_the_folder():
+    from trainer.synthetic import folder_name
+
+    assert folder_name("T-shirt/top") == "T-shirt_top" and folder_name("..") == "__" and folder_name("") == "_"
+    assert len({folder_name(name) for name in ("猫", "犬", "cat")}) == 3
 
 
 def test_hardest_of_keeps_per_label_the_fakes_the_class_head_names_least_surely(runs_dir, tmp_path):

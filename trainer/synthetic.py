@@ -84,7 +84,9 @@ def hardest_named(discriminator, config, images, labels, keep_per_label, batch_s
 
 
 def folder_name(label_name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._ -]", "_", label_name)  # "T-shirt/top" must not become a path
+    # "T-shirt/top" must not become a path; letters of any script stay ("猫" and "犬" are two classes).
+    name = re.sub(r"[^\w. -]", "_", label_name)
+    return name if name.strip(".") else name.replace(".", "_") or "_"  # never "", "." or ".."
 
 
 def write_dataset(dataset: data.ImageDataset, out: str | Path) -> None:
@@ -98,10 +100,15 @@ def write_dataset(dataset: data.ImageDataset, out: str | Path) -> None:
                                 label_names=np.array(dataset.label_names))
         out.with_suffix(".npz.tmp").replace(out)
         return
-    if out.exists() and any(out.iterdir()):
-        raise RunError(f"{out} is not empty; choose a new folder")
+    if out.suffix.lower() in (".npy", ".png", ".jpg", ".jpeg", ".zip", ".gz", ".tar"):  # would become a folder
+        raise RunError(f"--out must be a folder (class folders of PNGs) or FILE.npz, not {out}")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise RunError(f"{out} is not an empty folder; choose a new folder")
+    names = [folder_name(name) for name in dataset.label_names]
+    if len(set(names)) < len(names):
+        raise RunError(f"the labels {dataset.label_names} do not make distinct folder names; write FILE.npz instead")
     for index, (image, label) in enumerate(zip(dataset.images, dataset.labels)):
-        atomic_write(out / folder_name(dataset.label_names[label]) / f"{index:06d}.png", png_bytes(image))
+        atomic_write(out / names[label] / f"{index:06d}.png", png_bytes(image))
 
 
 def real_training_set(real_train: data.ImageDataset, size: int, seed: int) -> data.ImageDataset:

@@ -354,6 +354,10 @@ class GANTrainer:
         config, run = self.config, self.run
         history = [record for record in run.history() if record["epoch"] <= int(self.epoch)]
         run.write_history(history)  # drops epochs written after the checkpoint a crash left
+        if int(self.epoch) < config.epochs:
+            # A finished run trained on: its old generator.keras would pass for the newest (sample,
+            # eval and export prefer it); until the new one is saved they read the checkpoints.
+            run.generator_path.unlink(missing_ok=True)
         writer = tf.summary.create_file_writer(str(run.tensorboard_dir))
         progress = Progress(self.iterations_per_epoch, self.log)
         self._stop_requested = False
