@@ -73,27 +73,41 @@ def config_from_args(args) -> TrainConfig:
 RESUME_OPTIONS = {"epochs", "run_name", "runs_dir"}
 
 
+def resumed_config(args, run) -> TrainConfig:
+    """The run's own config.json, with the new --epochs if one was given."""
+    if not run.exists():
+        raise UserError(f"nothing to resume: {run.path} has no config.json")
+    changed = [field.name for field in dataclasses.fields(TrainConfig)
+               if field.name not in RECORDED_FIELDS | RESUME_OPTIONS and getattr(args, field.name) is not None]
+    if changed:
+        flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+        raise UserError(f"{flags}: a resumed run keeps the options in its config.json; --resume takes only "
+                        f"--epochs (start a new run, or this one again with --overwrite, to change the rest)")
+    config = TrainConfig.load(run.path)
+    done = run.status().get("epoch")  # epochs finished, as saved in the last checkpoint
+    if args.epochs is not None and isinstance(done, int) and args.epochs < done:
+        raise UserError(f"{run.path.name} has already trained {done} epochs: --epochs counts all of them, "
+                        f"so give at least {done}")
+    config.epochs = config.epochs if args.epochs is None else args.epochs
+    return config
+
+
+def check_data_fits(config: TrainConfig, stored: TrainConfig, run) -> None:
+    """The checkpoint's label and image layers were built for the data the run started with."""
+    for name in ("label_names", "image_shape"):
+        if getattr(stored, name) is not None and getattr(config, name) != getattr(stored, name):
+            raise UserError(f"{config.dataset} now has {name.replace('_', ' ')} {getattr(config, name)}, "
+                            f"but {run.path.name} was trained with {getattr(stored, name)}; "
+                            f"restore the data set, or start a new run")
+
+
 def train(args) -> int:
     from trainer.rundir import RunDirectory
 
     config = config_from_args(args)
     run = RunDirectory(config.run_dir)
     if args.resume:
-        if not run.exists():
-            raise UserError(f"nothing to resume: {run.path} has no config.json")
-        changed = [field.name for field in dataclasses.fields(TrainConfig)
-                   if field.name not in RECORDED_FIELDS | RESUME_OPTIONS and getattr(args, field.name) is not None]
-        if changed:
-            flags = ", ".join("--" + name.replace("_", "-") for name in changed)
-            raise UserError(f"{flags}: a resumed run keeps the options in its config.json; --resume takes only "
-                            f"--epochs (start a new run, or this one again with --overwrite, to change the rest)")
-        epochs = config.epochs if args.epochs is not None else None
-        config = TrainConfig.load(run.path)
-        done = run.status().get("epoch")  # epochs finished, as saved in the last checkpoint
-        if epochs is not None and isinstance(done, int) and epochs < done:
-            raise UserError(f"{run.path.name} has already trained {done} epochs: --epochs counts all of them, "
-                            f"so give at least {done}")
-        config.epochs = config.epochs if epochs is None else epochs
+        config = resumed_config(args, run)
     elif run.exists() and not args.overwrite:
         raise UserError(f"{run.path} already exists: add --resume to continue it, --overwrite to "
                         f"start it again, or choose another --run-name")
@@ -115,12 +129,8 @@ def train(args) -> int:
         dataset = data.load(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size,
                             channels=config.channels, limit_per_class=config.limit_per_class, seed=config.seed)
         config = record_dataset(config, dataset)
-        if stored is not None:  # the checkpoint's label and image layers must fit the data
-            for name in ("label_names", "image_shape"):
-                if getattr(stored, name) is not None and getattr(config, name) != getattr(stored, name):
-                    raise UserError(f"{config.dataset} now has {name.replace('_', ' ')} {getattr(config, name)}, "
-                                    f"but {run.path.name} was trained with {getattr(stored, name)}; "
-                                    f"restore the data set, or start a new run")
+        if stored is not None:
+            check_data_fits(config, stored, run)
         evaluator = None
         if config.eval_every:  # checked before anything is written: a missing classifier is a usage error
             from trainer.classifier import Classifier
