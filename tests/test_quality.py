@@ -150,6 +150,7 @@ def test_drawing_and_judging_commands_refuse_what_cannot_work_in_one_line(classi
         (["synth", "--run", gan, "--n", "20", "--out", tmp_path / "g.npz"], "gan is unconditional"),
         (["tstr", "--run", cgan, "--sizes", "5", "--epochs", "1"], "--sizes must be at least 10"),
         (["tstr", "--run", cgan, "--sizes", "0"], "whole numbers above 0"),
+        (["tstr", "--run", cgan, "--sizes", "20,25", "--epochs", "1"], "--sizes 25: use a multiple of the 10 labels"),
         (["tstr", "--run", cgan, "--epochs", "0"], "--epochs must be at least 1, not 0"),
         (["eval", "--run", cgan, "--n", "5", "--classifiers-dir", classifiers], "--n must be at least 20, not 5"),
         (["sample", "--run", cgan, "--label", "1", "--out", tmp_path / "a-file" / "x.png"], "a-file"),

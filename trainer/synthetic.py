@@ -123,6 +123,9 @@ def real_training_set(real_train: data.ImageDataset, size: int, seed: int) -> da
         raise RunError(f"--sizes {size}: the real training set has {smallest} images in its smallest class, so "
                        f"at most {largest} in equal shares; use a size up to {largest}, or "
                        f"{len(real_train.labels)} for the whole set")
+    if size % real_train.num_classes:  # the real set would be smaller than the synthetic one it is set against
+        raise RunError(f"--sizes {size}: use a multiple of the {real_train.num_classes} labels, or "
+                       f"{len(real_train.labels)} for the whole set")
     return data.balanced_subset(real_train, size // real_train.num_classes, seed, log=lambda *_: None)
 
 
@@ -135,9 +138,10 @@ def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed:
                                     hardest_of: int = 1, discriminator=None, log=print) -> dict:
     real_train = real_reference(config, "train")
     real_test = real_reference(config, "test")
+    reals = {size: real_training_set(real_train, size, seed) for size in sizes}  # every size checked first
     results = []
     for size in sizes:
-        real = real_training_set(real_train, size, seed)
+        real = reals[size]
         synthetic = synthetic_dataset(generator, config, size, seed + size, noise_scale, hardest_of, discriminator, log)
         mixed = concatenate(real, synthetic, "mixed")
         for kind, name, train_set in (("real", f"real_{size}", real), ("synthetic", f"synthetic_{size}", synthetic),
