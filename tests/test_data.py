@@ -168,6 +168,13 @@ def test_corrupt_file_is_an_error_even_when_a_later_source_is_good(isolated, rea
         data.load("mnist", "test", data_dir=str(isolated / "mine"))
     assert [entry["ok"] for entry in data.check(["mnist"], data_dir=str(isolated / "mine"))] == [
         True, False, False, True]
+    # `data fetch` cannot repair the user's own copy: it says to delete it, not to try again.
+    with pytest.raises(data.DataError, match=r"train-labels-idx1-ubyte.*delete it, then") as error:
+        data.fetch(["mnist"], data_dir=str(isolated / "mine"), log=lambda *_: None)
+    assert "try again" not in str(error.value)
+    # A data directory that does not exist is named, rather than passed over for the cache.
+    with pytest.raises(data.DataError, match="the data directory .*typo does not exist"):
+        data.load("mnist", data_dir=str(isolated / "typo"))
 
 
 def test_the_other_data_sets_file_is_named_as_such(isolated, real_files):

@@ -20,12 +20,14 @@ ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width"
                "discriminator_width": 1}
 
 
-# The smallest value each number option makes sense with.
-MINIMA = dict(epochs=1, batch_size=1, latent_dim=1, d_steps=1, g_steps=1, lr_decay_epochs=0, generator_width=1,
-              discriminator_width=1, class_loss_weight=0, mode_seeking_weight=0, image_size=1, limit_per_class=1,
-              steps_per_call=1, keep_checkpoints=1, eval_every=0, eval_samples=1)
+# The smallest value each number option makes sense with, and the largest where there is one.
+RANGES = {name: (1, None) for name in ("epochs", "batch_size", "latent_dim", "generator_width", "discriminator_width",
+                                       "image_size", "limit_per_class", "steps_per_call", "keep_checkpoints",
+                                       "eval_samples")}
+RANGES.update({name: (0, None) for name in ("lr_decay_epochs", "class_loss_weight", "mode_seeking_weight",
+                                            "eval_every")})
 # Each D and G step's noise seed is keyed by a slot below 32 (see trainer/train.py).
-MAXIMA = dict(d_steps=31, g_steps=31)
+RANGES.update(d_steps=(1, 31), g_steps=(1, 31))
 
 
 def option(default, help):
@@ -90,13 +92,10 @@ class TrainConfig:
         def refuse(name, rule):
             raise ValueError(f"--{name.replace('_', '-')} must be {rule}, not {getattr(self, name)}")
 
-        for name, low in MINIMA.items():
+        for name, (low, high) in RANGES.items():
             value = getattr(self, name)
-            if value is not None and value < low:
-                refuse(name, f"at least {low}" if name not in MAXIMA else f"between {low} and {MAXIMA[name]}")
-        for name, high in MAXIMA.items():
-            if getattr(self, name) is not None and getattr(self, name) > high:
-                refuse(name, f"between {MINIMA[name]} and {high}")
+            if value is not None and (value < low or (high is not None and value > high)):
+                refuse(name, f"at least {low}" if high is None else f"between {low} and {high}")
         if self.lr is not None and not self.lr > 0:
             refuse("lr", "above 0")
         for name in ("beta1", "average_decay"):

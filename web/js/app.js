@@ -187,7 +187,7 @@ async function start() {
   // A backend this browser cannot start should not leave the page without samples.
   const wanted = params.get("backend") ?? "wasm";
   let backendProblem = null;
-  for (const backend of [wanted, "wasm", "cpu"]) {
+  for (const backend of new Set([wanted, "wasm", "cpu"])) {
     try {
       await setBackend(backend);
       break;
