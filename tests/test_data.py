@@ -320,6 +320,8 @@ def test_folder_layout_problems_are_named(tmp_path):
         data.load(f"folder:{tmp_path / 'empty'}")
     with pytest.raises(data.DataError, match="does not exist"):
         data.load(f"folder:{tmp_path / 'nowhere'}")
+    with pytest.raises(data.DataError, match="folder: needs the folder's path"):  # not the working directory
+        data.load("folder:")
     folder = shapes_folder(tmp_path / "shapes", per_class=1)
     (folder / "star").mkdir()
     with pytest.raises(data.DataError, match="star is empty"):

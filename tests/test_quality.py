@@ -96,6 +96,10 @@ def test_eval_errors(classifiers, runs_dir, tmp_path):
     (run / "config.json").write_text(MNIST_CONFIG.to_json())
     result = run_cli("eval", "--run", run, "--classifiers-dir", classifiers)
     assert result.returncode == 2 and "no finished epoch yet: resume it" in result.stderr
+    # A run that failed before its first epoch is not to be resumed: --resume keeps what failed.
+    (run / "status.json").write_text(json.dumps(dict(state="failed", epoch=0, epochs=1, error="loss is NaN")))
+    result = run_cli("eval", "--run", run, "--classifiers-dir", classifiers)
+    assert "no finished epoch yet: it failed (loss is NaN); train it again with --overwrite" in result.stderr
     path = train(runs_dir, "--dataset", "mnist", "--limit-per-class", "10", "--batch-size", "50",
                  "--model", "gan", "--epochs", "1", "--image-size", "32")
     result = run_cli("eval", "--run", path, "--classifiers-dir", classifiers)
@@ -135,6 +139,7 @@ def test_synth_writes_reusable_folders_and_npz_and_tstr_writes_a_table(runs_dir,
     assert "gap real - synthetic" in result.stdout
     result = run_cli("synth", "--run", path, "--n", "20", "--hardest-of", "2", "--out", tmp_path / "hard.npz")
     assert result.returncode == 2 and "--hardest-of needs a discriminator with a class head" in result.stderr
+    assert "trained without one (cgan)" in result.stderr  # cgan has no --class-loss-weight to point to
 
 
 def test_drawing_and_judging_commands_refuse_what_cannot_work_in_one_line(classifiers, runs_dir, tmp_path, capsys):

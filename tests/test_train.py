@@ -289,11 +289,30 @@ def test_existing_run_is_refused_without_resume_or_overwrite(runs_dir, capsys):
     # So is a data set that cannot be read: the run that --overwrite would replace stays whole.
     train(runs_dir, "--dataset", "folder:/nowhere", "--model", "cgan", "--overwrite", expect=2)
     assert "does not exist" in capsys.readouterr().err
+    # And what only the loaded data can tell: too few images for a batch, an image size the
+    # family cannot build.
+    files = sorted(str(path.relative_to(runs_dir)) for path in (runs_dir / "run").rglob("*"))
+    train(runs_dir, *SMALL, "--model", "cgan", "--limit-per-class", "3", "--overwrite", expect=2)
+    assert "30 images are fewer than one batch" in capsys.readouterr().err
+    train(runs_dir, *SMALL, "--model", "cdcgan", "--image-size", "30", "--overwrite", expect=2)
+    assert "cdcgan needs square images whose size is a multiple of 4" in capsys.readouterr().err
+    assert sorted(str(path.relative_to(runs_dir)) for path in (runs_dir / "run").rglob("*")) == files
     assert (runs_dir / "run" / "config.json").read_text() == config
     assert RunDirectory(runs_dir / "run").status()["state"] == "finished"
-    # A resumed run keeps its options; changing one is refused rather than ignored.
+    # A refused new run leaves no folder behind (not even its lock) to be refused as existing.
+    train(runs_dir, *SMALL, "--model", "cdcgan", "--twin-class-head", "--class-loss-weight", "0",
+          run_name="new", expect=2)
+    assert "needs a class loss" in capsys.readouterr().err and not (runs_dir / "new").exists()
+    # A resumed run keeps its options; changing one is refused rather than ignored...
     train(runs_dir, "--resume", "--epochs", "3", "--lr", "0.5", "--batch-size", "10", expect=2)
-    assert "--batch-size, --lr: a resumed run keeps the options in its config.json" in capsys.readouterr().err
+    assert ("--batch-size (the run has 50), --lr (the run has 0.001): a resumed run keeps the options in its "
+            "config.json") in capsys.readouterr().err
+    # ...but the command that started it, with --resume added, continues it.
+    train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "3", "--resume")
+    assert RunDirectory(runs_dir / "run").status()["epoch"] == 3
+    with pytest.raises(SystemExit):  # argparse: the two contradict each other
+        train(runs_dir, "--resume", "--overwrite")
+    assert "not allowed with argument --resume" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("options, message", [

@@ -48,7 +48,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
             continue
         flag = "--" + field.name.replace("_", "-")
         help_text = field.metadata["help"]
-        if field.default is not None:
+        if field.default not in (None, ""):
             help_text += f" (default: {field.default})"
         if "bool" in str(field.type):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
@@ -74,16 +74,18 @@ RESUME_OPTIONS = {"epochs", "run_name", "runs_dir"}
 
 
 def resumed_config(args, run) -> TrainConfig:
-    """The run's own config.json, with the new --epochs if one was given."""
+    """The run's own config.json, with the new --epochs if one was given. Options given again
+    with the values the run already has are fine: the command that started it, plus --resume."""
     if not run.exists():
         raise UserError(f"nothing to resume: {run.path} has no config.json")
-    changed = [field.name for field in dataclasses.fields(TrainConfig)
-               if field.name not in RECORDED_FIELDS | RESUME_OPTIONS and getattr(args, field.name) is not None]
-    if changed:
-        flags = ", ".join("--" + name.replace("_", "-") for name in changed)
-        raise UserError(f"{flags}: a resumed run keeps the options in its config.json; --resume takes only "
-                        f"--epochs (start a new run, or this one again with --overwrite, to change the rest)")
     config = TrainConfig.load(run.path)
+    changed = [field.name for field in dataclasses.fields(TrainConfig)
+               if field.name not in RECORDED_FIELDS | RESUME_OPTIONS
+               and getattr(args, field.name) not in (None, getattr(config, field.name))]
+    if changed:
+        flags = ", ".join(f"--{name.replace('_', '-')} (the run has {getattr(config, name)})" for name in changed)
+        raise UserError(f"{flags}: a resumed run keeps the options in its config.json; --resume changes only "
+                        f"--epochs (start a new run, or this one again with --overwrite, to change the rest)")
     done = run.status().get("epoch")  # epochs finished, as saved in the last checkpoint
     if args.epochs is not None and isinstance(done, int) and args.epochs < done:
         raise UserError(f"{run.path.name} has already trained {done} epochs: --epochs counts all of them, "
@@ -111,7 +113,7 @@ def train(args) -> int:
     elif run.exists() and not args.overwrite:
         raise UserError(f"{run.path} already exists: add --resume to continue it, --overwrite to "
                         f"start it again, or choose another --run-name")
-    # Checked before --overwrite empties the run directory or anything is loaded.
+    # Checked before anything is loaded.
     config.check()
     check_family_options(config)
     quiet_tensorflow()
@@ -122,23 +124,25 @@ def train(args) -> int:
 
     family = get_family(config.model)
     config = config.resolve(family.DEFAULTS)
+    stored = config if args.resume else None
+    # Everything that can refuse the run happens before the lock and --overwrite touch the
+    # run directory, so a refused command leaves it as it was (or absent).
+    dataset = data.load(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size,
+                        channels=config.channels, limit_per_class=config.limit_per_class, seed=config.seed)
+    config = record_dataset(config, dataset)
+    if stored is not None:
+        check_data_fits(config, stored, run)
+    evaluator = None
+    if config.eval_every:  # a missing classifier is a usage error too
+        from trainer.classifier import Classifier
+        from trainer.metrics import Evaluator
+
+        classifier = Classifier.for_run(config, config.classifiers_dir)
+        evaluator = Evaluator(config, classifier, config.eval_samples, config.seed)
     run.lock()
     ours = False  # whether a failure is this run's to record: not before its config.json is (re)written
-    stored = config if args.resume else None
     try:
-        dataset = data.load(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size,
-                            channels=config.channels, limit_per_class=config.limit_per_class, seed=config.seed)
-        config = record_dataset(config, dataset)
-        if stored is not None:
-            check_data_fits(config, stored, run)
-        evaluator = None
-        if config.eval_every:  # checked before anything is written: a missing classifier is a usage error
-            from trainer.classifier import Classifier
-            from trainer.metrics import Evaluator
-
-            classifier = Classifier.for_run(config, config.classifiers_dir)
-            evaluator = Evaluator(config, classifier, config.eval_samples, config.seed)
-        if args.overwrite and not args.resume:  # only now that the new run can start
+        if args.overwrite:
             for entry in run.path.iterdir():
                 if entry.name != ".lock":
                     shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
@@ -173,13 +177,6 @@ def resolve_run(name_or_path: str, runs_dir: str) -> Path:
     if not (path / "config.json").exists() and (Path(runs_dir) / name_or_path / "config.json").exists():
         path = Path(runs_dir) / name_or_path
     return path
-
-
-def report_path(run_path: Path, name: str, epoch: int | None) -> Path:
-    """Where `eval` and `tstr` write: metrics.json and tstr.json describe the run's final generator
-    (the app and the export read them), so scoring an earlier checkpoint with --epoch writes
-    metrics_epoch_0005.json beside them instead of replacing them."""
-    return Path(run_path) / (f"{name}.json" if epoch is None else f"{name}_epoch_{epoch:04d}.json")
 
 
 def sample(args) -> int:
@@ -254,17 +251,18 @@ def evaluate(args) -> int:
     from trainer.classifier import Classifier
     from trainer.metrics import Evaluator, summary
     from trainer.rundir import RunDirectory, atomic_write
-    from trainer.sampling import load_generator
+    from trainer.sampling import load_generator, pinned_epoch
 
     path = resolve_run(args.run, args.runs_dir)
-    generator, config = load_generator(path, args.epoch)
+    run = RunDirectory(path)
+    epoch = args.epoch or pinned_epoch(run)
+    generator, config = load_generator(path, epoch)
     require_at_least(args, 2 * len(config.label_names), "n")  # a spread needs two samples of each label
     classifier = Classifier.for_run(config, args.classifiers_dir)
     metrics = Evaluator(config, classifier, args.n, args.seed)(generator)
-    run = RunDirectory(path)
-    epoch = args.epoch or run.status().get("epoch") or len(run.history())
+    epoch = epoch or run.status().get("epoch") or len(run.history())
     metrics = dict(epoch=epoch, classifier=str(classifier.directory), **metrics)
-    output = report_path(run.path, "metrics", args.epoch)
+    output = run.report_path("metrics", args.epoch)
     atomic_write(output, json.dumps(metrics, indent=2))
     print(f"{config.model} on {config.dataset}, epoch {epoch}:")
     print(summary(metrics))
@@ -321,7 +319,7 @@ def tstr(args) -> int:
     table = train_on_synthetic_test_on_real(generator, config, sizes, args.epochs, args.seed, args.noise_scale,
                                             args.hardest_of, discriminator)
     table = dict(epoch=args.epoch or RunDirectory(path).status().get("epoch"), **table)
-    output = report_path(path, "tstr", args.epoch)
+    output = RunDirectory(path).report_path("tstr", args.epoch)
     atomic_write(output, json.dumps(table, indent=2))
     print(f"{'training set':32s} {'images':>8s} {'real test accuracy':>19s}")
     for result in table["results"]:
@@ -387,8 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a GAN. Model families:\n" + describe_families(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_options(train_parser)
-    train_parser.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
-    train_parser.add_argument("--overwrite", action="store_true", help="delete the run and start again")
+    start = train_parser.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
+    start.add_argument("--overwrite", action="store_true", help="delete the run and start again")
     train_parser.set_defaults(handler=train)
 
     sample_parser = commands.add_parser("sample", help="draw samples from a trained run")

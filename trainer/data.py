@@ -289,6 +289,8 @@ def read_image(path: Path, size: int) -> np.ndarray | str:
 
 
 def load_folder(dataset: str, split: str, image_size: int, log) -> ImageDataset:
+    if not dataset.removeprefix("folder:").strip():  # Path("") is the working directory
+        raise DataError("folder: needs the folder's path: --dataset folder:PATH, with PATH/<label>/<image>")
     root = split_folder(Path(dataset.removeprefix("folder:")).expanduser(), split)
     classes = class_folders(root)
     if not classes:

@@ -89,6 +89,12 @@ class RunDirectory:
     def sample_path(self, epoch: int) -> Path:
         return self.samples_dir / f"epoch_{epoch:04d}.png"
 
+    def report_path(self, name: str, epoch: int | None) -> Path:
+        """Where `eval` and `tstr` write: metrics.json and tstr.json describe the run's final
+        generator (the app and the export read them), so scoring an earlier checkpoint with
+        --epoch writes metrics_epoch_0005.json beside them instead of replacing them."""
+        return self.path / (f"{name}.json" if epoch is None else f"{name}_epoch_{epoch:04d}.json")
+
     def exists(self) -> bool:
         return self.config_path.exists()
 

@@ -76,6 +76,15 @@ def checkpoint_epochs(run: RunDirectory) -> dict[int, str]:
     return {int(path.rsplit("-", 1)[1]): path for path in paths}
 
 
+def pinned_epoch(run: RunDirectory) -> int | None:
+    """For a run still training (no generator.keras yet), its latest kept epoch, fixed now: load
+    it by number, so that the epoch a report names is the one loaded even if another ends
+    meanwhile. None when the final generator is there."""
+    if run.generator_path.exists():
+        return None
+    return max(checkpoint_epochs(run), default=None)
+
+
 def load_generator(run_dir: str | Path, epoch: int | None = None):
     """(generator, config) of a run: the checkpoint of `epoch`, or else the final
     generator.keras, or else the latest checkpoint (a run still training or stopped)."""
@@ -108,9 +117,10 @@ def load_discriminator(run_dir: str | Path, epoch: int | None = None):
 def checkpoint_path(run: RunDirectory, epoch: int | None) -> str:
     checkpoints = checkpoint_epochs(run)
     if not checkpoints:
-        state = run.status().get("state")
-        advice = ("wait for its first epoch to finish" if state == "running"
-                  else "resume it (train --resume) until its first epoch ends")
+        status = run.status()
+        advice = {"running": "wait for its first epoch to finish",
+                  "failed": f"it failed ({status.get('error', 'see its status.json')}); train it again with --overwrite",
+                  }.get(status.get("state"), "resume it (train --resume) until its first epoch ends")
         raise RunError(f"{run.path} has no finished epoch yet: {advice}")
     if epoch is None:
         epoch = max(checkpoints)

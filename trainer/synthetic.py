@@ -18,7 +18,7 @@ from trainer import data
 from trainer.classifier import train_classifier
 from trainer.images import png_bytes
 from trainer.metrics import generate_balanced, real_reference
-from trainer.models import get_family
+from trainer.models import FAMILIES, get_family
 from trainer.rundir import RunError, atomic_write
 from trainer.sampling import to_model_range
 
@@ -39,8 +39,9 @@ def synthetic_dataset(generator, config, count: int, seed: int, noise_scale: flo
                        f"of; use a conditional run (cdcgan, cgan or cdcgan-sony)")
     if hardest_of > 1:
         if not config.class_loss_weight:
-            raise RunError("--hardest-of needs a discriminator with a class head: this run was trained without "
-                           "one (--class-loss-weight 0); leave --hardest-of out")
+            why = "--class-loss-weight 0" if "class_loss_weight" in FAMILIES[config.model][2] else config.model
+            raise RunError(f"--hardest-of needs a discriminator with a class head: this run was trained without "
+                           f"one ({why}); leave --hardest-of out")
         if discriminator is None:
             raise ValueError("hardest_of above 1 needs the run's discriminator")
         log(f"drawing {count * hardest_of} images; the discriminator keeps the hardest {count}")

@@ -26,7 +26,8 @@ import tensorflow as tf
 
 from trainer.config import TrainConfig
 from trainer.images import grid, save_png
-from trainer.models import OUTPUT_RANGES, build_discriminator, build_generator, check_family_options, get_family
+from trainer.models import (OUTPUT_RANGES, build_discriminator, build_generator, check_family_options,
+                            check_image_shape, get_family)
 from trainer.rundir import RunDirectory, RunError, save_model
 from trainer.sampling import generate, grid_inputs, to_model_range
 
@@ -138,9 +139,6 @@ class GANTrainer:
             self.images = tf.Variable(dataset.images, trainable=False, name="images")
             self.labels = tf.Variable(dataset.labels.astype("int32"), trainable=False, name="labels")
         self.iterations_per_epoch = len(dataset.labels) // (config.batch_size * config.d_steps)
-        if self.iterations_per_epoch == 0:
-            raise RunError(f"{len(dataset.labels)} images are fewer than one batch "
-                           f"({config.batch_size} x {config.d_steps} D steps); lower --batch-size")
 
         keras.utils.set_random_seed(config.seed)  # the same initial weights for the same seed
         with self.strategy.scope(), precision_policy(config.precision):
@@ -474,6 +472,10 @@ def record_dataset(config: TrainConfig, dataset: ImageDataset) -> TrainConfig:
     if config.mode_seeking_weight and config.batch_size < 2:
         raise RunError("--mode-seeking-weight needs pairs of samples: a --batch-size of at least 2")
     check_family_options(config)
+    check_image_shape(config.model, dataset.image_shape)
+    if len(dataset.labels) < config.batch_size * config.d_steps:
+        raise RunError(f"{len(dataset.labels)} images are fewer than one batch "
+                       f"({config.batch_size} x {config.d_steps} D steps); lower --batch-size")
     return dataclasses.replace(
         config, image_shape=list(dataset.image_shape), label_names=list(dataset.label_names),
         output_range=list(OUTPUT_RANGES[get_family(config.model).OUTPUT_ACTIVATION]))

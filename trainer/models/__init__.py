@@ -2,6 +2,8 @@
 
 A family module defines
 - `CONDITIONAL`: whether both networks take the label;
+- optionally `IMAGE_SIZE_RULE`: (multiple, example) for families that need square images whose
+  side is a multiple of `multiple`;
 - `OUTPUT_ACTIVATION`: "tanh" (images in [-1, 1]) or "sigmoid" (images in [0, 1]);
 - `DEFAULTS`: the hyper-parameters its source used, for every TrainConfig field left unset;
 - `build_generator(latent_dim, image_shape, num_classes)` and
@@ -116,6 +118,13 @@ def label_maps(label, height: int, width: int):
 
     as_pixel = layers.Reshape((1, 1, label.shape[-1]))(label)
     return layers.UpSampling2D((height, width))(as_pixel)
+
+
+def check_image_shape(model: str, image_shape) -> None:
+    """A ValueError if the family `model` cannot build networks for images of this shape."""
+    rule = getattr(get_family(model), "IMAGE_SIZE_RULE", None)
+    if rule:
+        check_image_size(model, image_shape, *rule)
 
 
 def check_image_size(family: str, image_shape, multiple: int, example: int):

@@ -59,6 +59,8 @@ from trainer.models import check_image_size, discriminator_inputs, generator_inp
 from trainer.models.layers import NearestUpsampling2D, NearestUpsamplingConv2D
 
 CONDITIONAL = True
+# Square images whose side is a multiple of 4 (two stride-2 stages), e.g. 28.
+IMAGE_SIZE_RULE = (4, 28)
 OUTPUT_ACTIVATION = "tanh"
 # Batches of 128 rather than DCGAN's 64: a CPU runs the bigger matrices faster per image.
 DEFAULTS = dict(
@@ -79,7 +81,7 @@ DISCRIMINATOR_WIDTHS = (32, 64)
 
 
 def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2):
-    check_image_size("cdcgan", image_shape, 4, 28)
+    check_image_size("cdcgan", image_shape, *IMAGE_SIZE_RULE)
     if layout not in (1, 2):
         raise ValueError(f"cdcgan has generator layouts 1 and 2, not {layout}: was the run written by a newer Ganvas?")
     widths = [channels * width for channels in GENERATOR_WIDTHS]
@@ -106,7 +108,7 @@ def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2):
 
 
 def build_discriminator(image_shape, num_classes, class_head=False, twin_head=False, width=1):
-    check_image_size("cdcgan", image_shape, 4, 28)
+    check_image_size("cdcgan", image_shape, *IMAGE_SIZE_RULE)
     image, label = discriminator_inputs(image_shape, num_classes, CONDITIONAL)
     hidden = image
     for filters in DISCRIMINATOR_WIDTHS:

@@ -14,6 +14,8 @@ from trainer.models import check_image_size, discriminator_inputs, generator_inp
 from trainer.models.dcgan import batch_norm, conv, deconv, dense
 
 CONDITIONAL = True
+# Square images whose side is a multiple of 4 (two stride-2 stages), e.g. 28.
+IMAGE_SIZE_RULE = (4, 28)
 OUTPUT_ACTIVATION = "sigmoid"
 DEFAULTS = dict(
     batch_size=64, lr=2e-4, beta1=0.5, latent_dim=100, d_steps=1, g_steps=2,
@@ -28,7 +30,7 @@ def with_label(features, label):
 
 
 def build_generator(latent_dim, image_shape, num_classes):
-    check_image_size("cdcgan-sony", image_shape, 4, 28)
+    check_image_size("cdcgan-sony", image_shape, *IMAGE_SIZE_RULE)
     quarter = image_shape[0] // 4
     latent, label = generator_inputs(latent_dim, num_classes, CONDITIONAL)
     hidden = with_label(latent, label)
@@ -43,7 +45,7 @@ def build_generator(latent_dim, image_shape, num_classes):
 
 
 def build_discriminator(image_shape, num_classes):
-    check_image_size("cdcgan-sony", image_shape, 4, 28)
+    check_image_size("cdcgan-sony", image_shape, *IMAGE_SIZE_RULE)
     image, label = discriminator_inputs(image_shape, num_classes, CONDITIONAL)
     hidden = with_label(image, label)
     hidden = layers.LeakyReLU(0.2)(conv(image_shape[-1] + num_classes)(hidden))

@@ -16,6 +16,8 @@ from keras import layers
 from trainer.models import check_image_size, discriminator_inputs, generator_inputs
 
 CONDITIONAL = False
+# Square images whose side is a multiple of 16 (four stride-2 stages), e.g. 64.
+IMAGE_SIZE_RULE = (16, 64)
 OUTPUT_ACTIVATION = "tanh"
 DEFAULTS = dict(
     batch_size=64, lr=2e-4, beta1=0.5, latent_dim=100, d_steps=1, g_steps=1,
@@ -46,7 +48,7 @@ def batch_norm():
 
 
 def build_generator(latent_dim, image_shape, num_classes):
-    check_image_size("dcgan", image_shape, 16, 64)
+    check_image_size("dcgan", image_shape, *IMAGE_SIZE_RULE)
     start = image_shape[0] // 16
     inputs = generator_inputs(latent_dim, num_classes, CONDITIONAL)
     hidden = dense(start * start * 512)(inputs[0])
@@ -59,7 +61,7 @@ def build_generator(latent_dim, image_shape, num_classes):
 
 
 def build_discriminator(image_shape, num_classes):
-    check_image_size("dcgan", image_shape, 16, 64)
+    check_image_size("dcgan", image_shape, *IMAGE_SIZE_RULE)
     inputs = discriminator_inputs(image_shape, num_classes, CONDITIONAL)
     hidden = layers.LeakyReLU(0.2)(conv(64)(inputs[0]))
     for filters in (128, 256, 512):
