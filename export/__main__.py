@@ -25,8 +25,10 @@ def main(argv=None) -> int:
 
     run_dir = resolve_run(args.run, args.runs_dir)
     name = args.name or run_dir.name
-    if not RUN_NAME_PATTERN.fullmatch(name):  # it becomes a folder of web/models/ and a URL parameter
-        print(f"error: model name {name!r} may use only letters, digits, '.', '_' and '-'", file=sys.stderr)
+    # The name becomes a folder of web/models/, beside index.json and hidden staging folders, and a URL parameter.
+    if not RUN_NAME_PATTERN.fullmatch(name) or name.startswith(".") or name.endswith(".json"):
+        print(f"error: model name {name!r} may use only letters, digits, '.', '_' and '-', "
+              f"and may not start with '.' or end with '.json'", file=sys.stderr)
         return 2
     try:
         target = export_run(run_dir, name, args.web_dir, args.epoch, args.quantize, args.classifiers_dir)

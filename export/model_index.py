@@ -16,11 +16,21 @@ from trainer.rundir import atomic_write
 INDEX_FIELDS = ("name", "dataset", "model", "label_names", "bytes")
 
 
-def update_index(models_dir: Path) -> list[str]:
+def update_index(models_dir: Path, log=print) -> list[str]:
     entries = []
     for manifest_path in sorted(Path(models_dir).glob("*/manifest.json")):
-        manifest = json.loads(manifest_path.read_text())
-        entries.append({key: manifest[key] for key in INDEX_FIELDS})
+        folder = manifest_path.parent.name
+        if folder.startswith("."):  # an export being staged or retired
+            continue
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            entry = {key: manifest[key] for key in INDEX_FIELDS}
+        except (ValueError, KeyError, TypeError) as error:  # one broken folder must not hide the others
+            log(f"warning: {manifest_path} is not a manifest the page can use ({type(error).__name__}: {error}); "
+                f"left out of the list")
+            continue
+        # The page loads a model by its folder: a copied or renamed folder is listed as itself.
+        entries.append({**entry, "name": folder})
     atomic_write(Path(models_dir) / "index.json", json.dumps({"models": entries}, indent=2))
     return [entry["name"] for entry in entries]
 

@@ -11,6 +11,7 @@ staging folder and swapped in at the end, so a failed export leaves the earlier 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
@@ -25,12 +26,15 @@ from export.model_index import update_index
 from trainer.classifier import Classifier
 from trainer.models import get_family
 from trainer.rundir import RunDirectory, RunError, atomic_write, read_json
-from trainer.sampling import latent_noise, load_generator
+from trainer.sampling import latent_noise, load_generator, pinned_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_MODEL_SCRIPT = ROOT / "web" / "tools" / "run_model.mjs"
 QUANTIZATION_FLAGS = {"none": [], "float16": ["--quantize_float16", "*"], "uint8": ["--quantize_uint8", "*"]}
 FLOAT32_TOLERANCE = 1e-4
+# A quantized generator may differ by at most this share of its output range on any pixel. uint8
+# weights measured 1.6e-3 on MNIST (of a range of 2); a broken quantization is off by far more.
+QUANTIZED_TOLERANCE = 0.1
 ACCURACY_TOLERANCE = 0.005  # quantized label accuracy may trail float32 by at most half a point
 CHECK_SAMPLES = 1000
 
@@ -51,18 +55,22 @@ def convert(model, destination: Path, quantize: str) -> None:
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode:
             raise ExportError(f"tensorflowjs_converter failed:\n{result.stderr[-2000:]}")
-    flatten_fused_biases(destination)
+    model_path = destination / "model.json"
+    artifacts = json.loads(model_path.read_text())
+    flatten_fused_biases(artifacts)
+    split_unfusable_activations(artifacts)
+    atomic_write(model_path, json.dumps(artifacts))
 
 
 FUSED_OPS = ("_FusedConv2D", "FusedDepthwiseConv2dNative", "_FusedMatMul")
+# The activations that every TF.js backend (CPU, WASM, WebGL) can run inside a fused op.
+TFJS_FUSABLE_ACTIVATIONS = {"Relu", "Relu6", "Elu", "LeakyRelu", "Prelu", "Sigmoid"}
 
 
-def flatten_fused_biases(model_dir: Path) -> None:
+def flatten_fused_biases(artifacts: dict) -> None:
     """Keras 3 adds a convolution's bias as a (1, 1, 1, C) tensor; the converter fuses it into
     the convolution as is, and TF.js's WASM backend then refuses it ("FusedConv2D only supports
     rank-1 bias"). The values are the same as a rank-1 (C,) bias, so only the shape changes."""
-    model_path = model_dir / "model.json"
-    artifacts = json.loads(model_path.read_text())
     bias_names = {name for node in artifacts["modelTopology"]["node"] if node["op"] in FUSED_OPS
                   for name in node["input"][2:]}
     for group in artifacts["weightsManifest"]:
@@ -70,13 +78,29 @@ def flatten_fused_biases(model_dir: Path) -> None:
             shape = weight["shape"]
             if weight["name"] in bias_names and len(shape) > 1 and all(size == 1 for size in shape[:-1]):
                 weight["shape"] = shape[-1:]
-    atomic_write(model_path, json.dumps(artifacts))
+
+
+def split_unfusable_activations(artifacts: dict) -> None:
+    """The converter fuses a layer's activation into its matrix multiply or convolution, tanh
+    included, but TF.js runs no tanh inside a fused op ("Activation tanh has not been
+    implemented"): the MLP generators' tanh output would not load. Such an activation becomes
+    an op of its own after the fused one, under the original name that later ops read."""
+    nodes = artifacts["modelTopology"]["node"]
+    for node in list(nodes):
+        if node["op"] not in FUSED_OPS or "fused_ops" not in node.get("attr", {}):
+            continue
+        fused = [base64.b64decode(op).decode() for op in node["attr"]["fused_ops"]["list"]["s"]]
+        if len(fused) < 2 or fused[-1] in TFJS_FUSABLE_ACTIVATIONS:
+            continue
+        activation = dict(name=node["name"], op=fused[-1], input=[node["name"] + "/fused"],
+                          attr={"T": node["attr"]["T"]})
+        node["name"] += "/fused"
+        node["attr"]["fused_ops"]["list"]["s"] = [base64.b64encode(op.encode()).decode() for op in fused[:-1]]
+        nodes.insert(nodes.index(node) + 1, activation)
 
 
 def run_in_tfjs(model_dir: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
     """The converted model's output for `inputs`, computed by TF.js under Node."""
-    if not (RUN_MODEL_SCRIPT.parent.parent / "node_modules" / "@tensorflow" / "tfjs").exists():
-        raise ExportError("@tensorflow/tfjs is not installed in web/node_modules; run the README's set-up")
     with tempfile.TemporaryDirectory() as scratch:
         inputs_path, output_path = Path(scratch) / "inputs.json", Path(scratch) / "output.json"
         inputs_path.write_text(json.dumps({name: {"shape": list(value.shape), "data": value.ravel().tolist()}
@@ -108,11 +132,12 @@ def check_generator(generator, config, model_dir: Path, quantize: str, classifie
     difference = float(np.abs(keras_output - tfjs_output).max())
     report = dict(samples=count, max_abs_difference=difference)
     log(f"TF.js vs Keras on {count} fixed inputs: max difference {difference:.2e}")
-    if quantize == "none" and difference > FLOAT32_TOLERANCE:
+    low, high = config.output_range
+    tolerance = FLOAT32_TOLERANCE if quantize == "none" else QUANTIZED_TOLERANCE * (high - low)
+    if difference > tolerance:
         raise ExportError(f"the converted generator differs from Keras by {difference:.2e} "
-                          f"(more than {FLOAT32_TOLERANCE:g}); not exported")
+                          f"(more than {tolerance:g}); not exported")
     if quantize != "none" and classifier and conditional:
-        low, high = config.output_range
         accuracies = {}
         for name, images in (("float32", keras_output), (quantize, tfjs_output)):
             _, predicted = classifier.features_and_predictions(np.clip((images - low) / (high - low), 0, 1))
@@ -133,10 +158,26 @@ def check_classifier(classifier: Classifier, model_dir: Path) -> float:
     return difference
 
 
+def public_dataset_name(dataset: str) -> str:
+    """`folder:shapes` for `folder:/home/someone/data/shapes`: an export is published, the path
+    on the machine that trained it is nobody's business."""
+    if not dataset.startswith("folder:"):
+        return dataset
+    return "folder:" + Path(dataset.removeprefix("folder:").rstrip("/")).name
+
+
 def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quantize: str = "uint8",
                classifiers_dir: str | Path = "classifiers", log=print) -> Path:
-    generator, config = load_generator(run_dir, epoch)
+    if not (RUN_MODEL_SCRIPT.parent.parent / "node_modules" / "@tensorflow" / "tfjs").exists():
+        raise ExportError("@tensorflow/tfjs is not installed in web/node_modules; run the README's set-up")
     run = RunDirectory(run_dir)
+    epoch = epoch or pinned_epoch(run)
+    generator, config = load_generator(run_dir, epoch)
+    epoch = epoch or run.status().get("epoch")
+    # The metrics of this very epoch, if it was scored (`trainer eval`, with --epoch E for a kept
+    # checkpoint); none rather than another epoch's.
+    reports = [read_json(run.report_path("metrics", number)) for number in (epoch, None)]
+    metrics = next((report for report in reports if report and report.get("epoch") == epoch), None)
     models_dir = Path(web_dir) / "models"
     models_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -151,12 +192,12 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
         convert(generator, staging / "generator", quantize)
         generator_check = check_generator(generator, config, staging / "generator", quantize, classifier, log)
         manifest = dict(
-            name=name, dataset=config.dataset, model=config.model, run=run.path.name,
-            epoch=epoch or run.status().get("epoch"), conditional=get_family(config.model).CONDITIONAL,
+            name=name, dataset=public_dataset_name(config.dataset), model=config.model, run=run.path.name,
+            epoch=epoch, conditional=get_family(config.model).CONDITIONAL,
             label_names=config.label_names, latent_dim=config.latent_dim, image_shape=config.image_shape,
             channels=config.image_shape[-1], output_range=config.output_range, quantization=quantize,
             inputs=["latent", "label"] if get_family(config.model).CONDITIONAL else ["latent"],
-            metrics=read_json(run.path / "metrics.json"), check=generator_check,
+            metrics=metrics, check=generator_check,
             generator=dict(path="generator/model.json", weights=weight_files(staging / "generator")),
         )
         if classifier is not None:
@@ -180,5 +221,5 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    update_index(models_dir)
+    update_index(models_dir, log)
     return target

@@ -22,6 +22,7 @@ def trained_run(tmp_path_factory):
 
 def test_float32_export_matches_keras_and_is_listed(trained_run, tmp_path):
     web = tmp_path / "web"
+    (trained_run / "metrics.json").write_text(json.dumps(dict(epoch=1, label_accuracy=0.5)))
     code = export_main(["--run", str(trained_run), "--name", "digits", "--quantize", "none",
                         "--web-dir", str(web), "--classifiers-dir", str(tmp_path / "none")])
     assert code == 0
@@ -30,6 +31,7 @@ def test_float32_export_matches_keras_and_is_listed(trained_run, tmp_path):
     assert manifest["label_names"] == list("0123456789") and manifest["latent_dim"] == 64
     assert manifest["image_shape"] == [28, 28, 1] and manifest["output_range"] == [-1.0, 1.0]
     assert manifest["inputs"] == ["latent", "label"] and manifest["epoch"] == 1
+    assert manifest["metrics"] == dict(epoch=1, label_accuracy=0.5)
     for file, facts in manifest["generator"]["weights"].items():
         content = (web / "models" / "digits" / "generator" / file).read_bytes()
         assert len(content) == facts["bytes"] and hashlib.sha256(content).hexdigest() == facts["sha256"]
@@ -65,3 +67,48 @@ def test_failed_check_keeps_the_earlier_export(trained_run, tmp_path, monkeypatc
         tfjs.export_run(trained_run, "digits", web, quantize="none", classifiers_dir=tmp_path, log=lambda *_: None)
     assert (first / "manifest.json").read_text() == before
     assert sorted(path.name for path in (web / "models").iterdir()) == ["digits", "index.json"]
+
+
+def test_mlp_generators_with_a_tanh_output_export_and_name_their_epoch(tmp_path):
+    """The converter fuses the last Dense layer's tanh into its matrix multiply, which TF.js
+    cannot run; the export splits it out again. Metrics of another epoch are left out."""
+    run = train(tmp_path / "runs", *SMALL, "--model", "cgan", run_name="mlp")
+    (run / "metrics.json").write_text(json.dumps(dict(epoch=7, label_accuracy=0.5)))  # not this generator's
+    web = tmp_path / "web"
+    assert export_main(["--run", str(run), "--quantize", "none", "--web-dir", str(web),
+                        "--classifiers-dir", str(tmp_path / "none")]) == 0
+    manifest = json.loads((web / "models" / "mlp" / "manifest.json").read_text())
+    assert manifest["check"]["max_abs_difference"] <= 1e-4
+    assert manifest["epoch"] == 1 and manifest["metrics"] is None
+    nodes = json.loads((web / "models" / "mlp" / "generator" / "model.json").read_text())["modelTopology"]["node"]
+    assert "Tanh" in [node["op"] for node in nodes]
+
+
+def test_model_names_that_would_clash_with_the_page_files_are_refused(trained_run, tmp_path, capsys):
+    for name in ("index.json", ".hidden"):
+        assert export_main(["--run", str(trained_run), "--name", name, "--web-dir", str(tmp_path)]) == 2
+        assert "may not start with '.' or end with '.json'" in capsys.readouterr().err
+    assert not (tmp_path / "models").exists()
+
+
+def test_the_model_list_skips_what_the_page_cannot_load(tmp_path):
+    """A broken manifest, a staging folder, and a copied folder (listed under its own name,
+    the one the page loads it by) do not break the list or duplicate names."""
+    from export.model_index import update_index
+
+    manifest = dict(name="digits", dataset="mnist", model="cdcgan", label_names=list("01"), bytes=10)
+    for folder, content in (("digits", manifest), ("copy", manifest), (".digits.retired", manifest),
+                            ("old", dict(name="old"))):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "manifest.json").write_text(json.dumps(content))
+    (tmp_path / "torn").mkdir()
+    (tmp_path / "torn" / "manifest.json").write_text('{"name": ')
+    warnings = []
+    assert update_index(tmp_path, warnings.append) == ["copy", "digits"]
+    assert len(warnings) == 2 and all("left out of the list" in warning for warning in warnings)
+    assert json.loads((tmp_path / "index.json").read_text())["models"][0]["dataset"] == "mnist"
+
+
+def test_a_folder_data_set_is_published_by_its_name_not_its_path():
+    assert tfjs.public_dataset_name("folder:/home/someone/photos/flowers/") == "folder:flowers"
+    assert tfjs.public_dataset_name("fashion_mnist") == "fashion_mnist"

@@ -27,6 +27,7 @@ const handler = {
   }),
 };
 
+tf.enableProdMode(); // no "install tfjs-node" advice in front of the errors the exporter reports
 await tf.setBackend("cpu");
 const model = await tf.loadGraphModel(handler);
 const inputs = JSON.parse(await readFile(inputsPath, "utf8"));
