@@ -2,13 +2,15 @@
 from 127.0.0.1."""
 
 import json
+import os
 import shutil
+import time
 
 import numpy as np
 import pytest
 
 from browser import browser, serve
-from conftest import ROOT, train
+from conftest import ROOT, draw_shapes_folder, train
 
 WEB = ROOT / "web"
 pytestmark = pytest.mark.skipif(not (WEB / "vendor" / "tf.min.js").exists(), reason="run the set-up: web/vendor is empty")
@@ -44,13 +46,30 @@ def chromium():
         yield instance
 
 
+@pytest.fixture(scope="module")
+def shapes_site(tmp_path_factory):
+    """A copy of web/ offering the shipped mnist and "dcgan-shapes", an unconditional dcgan trained
+    for one epoch on a folder of 16x16 shapes (its name sorts before mnist's)."""
+    from export.__main__ import main as export
+
+    root = tmp_path_factory.mktemp("shapes")
+    run = train(root / "runs", "--dataset", f"folder:{draw_shapes_folder(root / 'shapes')}", "--model", "dcgan",
+                "--image-size", "16", "--batch-size", "16", "--epochs", "1", run_name="shapes-dcgan")
+    site = root / "web"
+    shutil.copytree(WEB, site, ignore=shutil.ignore_patterns("node_modules", "models"))
+    shutil.copytree(WEB / "models" / "mnist", site / "models" / "mnist")
+    arguments = ["--run", str(run), "--name", "dcgan-shapes", "--web-dir", str(site), "--classifiers-dir", str(root)]
+    assert export(arguments) == 0
+    return site
+
+
 def open_page(chromium, url, query=""):
     page = chromium.new_page()
     page.problems = []
     page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
     page.on("pageerror", lambda error: page.problems.append(str(error)))
     page.goto(f"{url}/{query}")
-    page.wait_for_function("window.ganvas && (window.ganvas.drawn >= 1 || window.ganvas.error)", timeout=60000)
+    page.wait_for_function("window.ganvas && window.ganvas.started", timeout=60000)
     return page
 
 
@@ -96,11 +115,19 @@ def test_the_url_reproduces_a_grid_on_both_backends(chromium):
     with serve(WEB) as url:
         first = samples(open_page(chromium, url, "?model=fashion_mnist&label=Trouser&seed=42"))
         again = samples(open_page(chromium, url, "?model=fashion_mnist&label=1&seed=42"))
-        cpu_page = open_page(chromium, url, "?model=fashion_mnist&label=1&seed=42&backend=cpu")
+        cpu_page = open_page(chromium, url, "?model=fashion_mnist&label=1&seed=42&backend=cpu&samples=50")
         assert cpu_page.evaluate("tf.getBackend()") == "cpu" and cpu_page.problems == []
         on_cpu = samples(cpu_page)
+        # The page writes everything that made the grid into the URL, and that URL draws it again.
+        assert "backend=cpu" in cpu_page.url and "samples=50" in cpu_page.url
+        reopened = open_page(chromium, url, cpu_page.url.removeprefix(f"{url}/"))
+        assert reopened.evaluate("tf.getBackend()") == "cpu" and np.array_equal(samples(reopened), on_cpu)
+        # A count in the URL is clamped like the field's.
+        clamped = open_page(chromium, url, "?model=fashion_mnist&samples=1000")
+        assert "samples=200" in clamped.url and samples(clamped).size == 200 * 28 * 28
     assert np.array_equal(first, again)
-    assert np.abs(first - on_cpu).max() < 1e-3
+    # The first 20 of 50 samples have the noise of a grid of 20.
+    assert on_cpu.size == 50 * 28 * 28 and np.abs(first - on_cpu[:first.size]).max() < 1e-3
 
 
 def test_bad_models_and_urls_show_the_error_panel(chromium, tmp_path):
@@ -118,6 +145,7 @@ def test_bad_models_and_urls_show_the_error_panel(chromium, tmp_path):
         for query, message in cases.items():
             page = open_page(chromium, url, query)
             assert page.is_visible("#error") and message in page.inner_text("#error"), query
+            assert page.inner_text("#about") == "No model is loaded.", query
         # Nothing loaded: Generate says so, and choosing a model under Model loads it.
         page = open_page(chromium, url, "?model=cifar")
         assert page.input_value("#model") == ""
@@ -129,8 +157,14 @@ def test_bad_models_and_urls_show_the_error_panel(chromium, tmp_path):
         page.click("#download")
         assert "nothing to download" in page.inner_text("#error") and page.problems == []
     with serve(WEB) as url:
-        page = open_page(chromium, url, "?model=mnist&label=12")
-        assert "unknown label" in page.inner_text("#error")
+        page = chromium.new_page()  # one page for all: its cache saves loading mnist five times
+        for label in ("12", "-1", "1.0", "", "zebra"):
+            # The page says what it could not do, and draws label 0 rather than nothing.
+            page.goto(f"{url}/?model=mnist&label={label}")
+            page.wait_for_function("window.ganvas && window.ganvas.started", timeout=60000)
+            assert f'unknown label "{label}"' in page.inner_text("#error"), label
+            assert page.evaluate("[window.ganvas.drawn, window.ganvas.label]") == [1, 0], label
+            assert "label=0" in page.url and page.inner_text("#labels button.active") == "0", label
 
 
 def test_a_model_that_fails_to_load_leaves_the_one_in_use_whole(chromium, tmp_path):
@@ -184,3 +218,45 @@ def test_controls_wait_for_a_draw_and_odd_inputs_are_made_sensible(chromium):
             page.wait_for_function(f"window.ganvas.lastSamples.length === {drawn * 28 * 28} && !window.ganvas.busy")
             assert page.input_value("#count") == str(drawn)
         assert page.evaluate("window.ganvas.error") is None and page.problems == []
+
+
+def test_an_unconditional_model_draws_without_labels_and_mnist_opens_first(chromium, shapes_site):
+    from export.model_index import update_index
+
+    # A two-day-old list: one a browser may keep for hours without asking the server again.
+    index = shapes_site / "models" / "index.json"
+    os.utime(index, (time.time() - 2 * 86400,) * 2)
+    with serve(shapes_site) as url:
+        page = open_page(chromium, url, "?model=dcgan-shapes&label=2&seed=5")
+        assert page.evaluate("window.ganvas.error") is None and page.problems == []
+        assert samples(page).shape == (20 * 16 * 16 * 3,)
+        # Nothing to pick or morph, no label in the URL or the file name, and the header says why.
+        assert page.locator("#labels button").count() == 0 and page.is_hidden("#labels") and page.is_hidden("#morph")
+        assert "draws without labels" in page.inner_text("#about") and "label" not in page.url
+        with page.expect_download() as download:
+            page.click("#download")
+        assert download.value.suggested_filename == "ganvas-dcgan-shapes-5.png"
+        # The data set's folder is named without its path on the machine that trained the model.
+        options = page.evaluate("Array.from(document.querySelectorAll('#model option'), (option) => option.text)")
+        assert options == ["dcgan-shapes (folder:shapes)", "mnist (mnist)"]
+        assert "on folder:shapes," in page.inner_text("#about") and str(shapes_site.parent) not in page.content()
+        # A conditional model brings the label controls back.
+        page.select_option("#model", "mnist")
+        page.wait_for_function("window.ganvas.manifest.name === 'mnist' && !window.ganvas.busy")
+        assert page.locator("#labels button").count() == 10 and page.is_visible("#morph")
+        assert "model=mnist&label=0" in page.url and "without labels" not in page.inner_text("#about")
+        # With no model in the URL the page opens mnist, not whichever sorts first, or mnist-demo,
+        # the main job's own export, when there is one, even to a browser that saw the old list.
+
+        def reopen():
+            page.goto(url)
+            page.wait_for_function("window.ganvas && window.ganvas.started", timeout=60000)
+            return page.evaluate("window.ganvas.manifest.name")
+
+        assert reopen() == "mnist"
+        demo = shapes_site / "models" / "mnist-demo"
+        shutil.copytree(shapes_site / "models" / "mnist", demo)
+        manifest = json.loads((demo / "manifest.json").read_text())
+        (demo / "manifest.json").write_text(json.dumps({**manifest, "name": "mnist-demo"}))
+        update_index(shapes_site / "models")
+        assert reopen() == "mnist-demo"

@@ -8,6 +8,9 @@ import { drawGrid } from "./draw.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_SAMPLES = 200;
+// With no ?model= the page opens the main job's own export if there is one: it is the model a
+// person who just trained wants to see, whatever sorts first in index.json.
+const PREFERRED_MODELS = ["mnist-demo", "mnist"];
 // `shown` describes the picture on the canvas, for the download's file name.
 const state = { manifest: null, generator: null, classifier: null, label: 0, backend: null, busy: false, shown: null };
 window.ganvas = state; // for the tests and the curious: last samples, timings, errors
@@ -17,6 +20,8 @@ function showError(error) {
   state.error = error.message;
   $("error").textContent = error.message;
   $("error").hidden = false;
+  // The header would otherwise say "Loading…" for good when the first model fails.
+  if (!state.manifest) $("about").textContent = "No model is loaded.";
 }
 
 function clearError() {
@@ -44,14 +49,26 @@ function sampleCount() {
   return count;
 }
 
+// "folder:/home/someone/data/shapes" becomes "folder:shapes": the rest of the path only matters on
+// the machine that trained the model, and the page may be public.
+function datasetName(dataset) {
+  if (!dataset.startsWith("folder:")) return dataset;
+  return `folder:${dataset.slice("folder:".length).split(/[\\/]/).filter(Boolean).pop() ?? ""}`;
+}
+
 function seed() {
   const value = Number($("seed").value) >>> 0; // any number becomes a 32-bit seed, the same on every machine
   $("seed").value = value;
   return value;
 }
 
+// Everything that decides the grid, so that opening the URL draws it again.
 function updateUrl() {
-  const params = new URLSearchParams({ model: state.manifest.name, label: state.label, seed: $("seed").value });
+  const params = new URLSearchParams({ model: state.manifest.name });
+  if (state.manifest.conditional) params.set("label", state.label);
+  params.set("seed", $("seed").value);
+  params.set("samples", $("count").value);
+  params.set("backend", state.backend);
   history.replaceState(null, "", `?${params}`);
 }
 
@@ -91,9 +108,13 @@ async function useModel(name) {
   for (const model of [state.generator, state.classifier]) model?.dispose(); // their weights, held by the backend
   Object.assign(state, { manifest, generator, classifier, label: 0 });
   $("model").value = name;
+  // An unconditional model has no label input: no buttons to pick one and nothing to morph.
   const labels = $("labels");
   labels.replaceChildren();
-  manifest.label_names.forEach((labelName, index) => {
+  labels.hidden = !manifest.conditional;
+  $("morph-controls").hidden = !manifest.conditional;
+  const labelNames = manifest.conditional ? manifest.label_names : [];
+  labelNames.forEach((labelName, index) => {
     const button = document.createElement("button");
     button.textContent = labelName;
     button.dataset.label = index;
@@ -104,15 +125,16 @@ async function useModel(name) {
     select.replaceChildren(...manifest.label_names.map((labelName, index) => new Option(labelName, index)));
   }
   $("morph-to").value = Math.min(1, manifest.label_names.length - 1);
-  $("about").textContent = `${manifest.model} on ${manifest.dataset}, epoch ${manifest.epoch}` +
-    (manifest.metrics?.label_accuracy ? `, label accuracy ${(100 * manifest.metrics.label_accuracy).toFixed(1)} %` : "");
+  $("about").textContent = `${manifest.model} on ${datasetName(manifest.dataset)}, epoch ${manifest.epoch}` +
+    (manifest.metrics?.label_accuracy ? `, label accuracy ${(100 * manifest.metrics.label_accuracy).toFixed(1)} %` : "") +
+    (manifest.conditional ? "" : "; an unconditional model: it draws without labels");
 }
 
 async function draw(label = state.label) {
   const manifest = loadedManifest();
   const count = sampleCount();
   const latent = latentNoise(seed(), count, manifest.latent_dim);
-  const labels = labelRows(count, manifest.label_names.length, label);
+  const labels = manifest.conditional ? labelRows(count, manifest.label_names.length, label) : null;
   const started = performance.now();
   const images = await generate(state.generator, manifest, latent, labels, count);
   state.milliseconds = performance.now() - started;
@@ -126,7 +148,8 @@ async function draw(label = state.label) {
   }
   state.label = label;
   state.lastSamples = images;
-  state.shown = `${manifest.name}-${manifest.label_names[label]}-${$("seed").value}`;
+  const labelName = manifest.conditional ? `-${manifest.label_names[label]}` : "";
+  state.shown = `${manifest.name}${labelName}-${$("seed").value}`;
   drawGrid($("grid"), images, manifest.image_shape, count, 10, verdicts);
   $("timing").textContent = `${state.milliseconds.toFixed(1)} ms for ${count} samples on ${tf.getBackend()}`;
   document.querySelectorAll("#labels button").forEach((button) => {
@@ -178,13 +201,16 @@ async function run(action) {
 async function start() {
   const params = new URLSearchParams(location.search);
   const models = await loadIndex();
-  $("model").replaceChildren(...models.map((model) => new Option(`${model.name} (${model.dataset})`, model.name)));
+  const options = models.map((model) => new Option(`${model.name} (${datasetName(model.dataset)})`, model.name));
+  $("model").replaceChildren(...options);
   $("model").value = ""; // until one loads: choosing any model then loads it
-  const name = params.get("model") ?? models[0].name;
+  const preferred = PREFERRED_MODELS.find((name) => models.some((model) => model.name === name));
+  const name = params.get("model") ?? preferred ?? models[0].name;
   if (!models.some((model) => model.name === name)) {
     throw new PageError(`unknown model "${name}" in the URL; choose one of: ${models.map((model) => model.name).join(", ")}`);
   }
-  // A backend this browser cannot start should not leave the page without samples.
+  // A backend this browser cannot start, or a label the model does not have, should not leave the
+  // page without samples: it draws with a fallback and then says what it could not do.
   const wanted = params.get("backend") ?? "wasm";
   let backendProblem = null;
   for (const backend of new Set([wanted, "wasm", "cpu"])) {
@@ -195,21 +221,24 @@ async function start() {
       backendProblem ??= error;
     }
   }
+  const problems = backendProblem ? [`${backendProblem.message}; using ${state.backend} instead`] : [];
   await useModel(name);
   if (params.has("seed")) $("seed").value = params.get("seed");
+  if (params.has("samples")) $("count").value = params.get("samples"); // sampleCount() clamps it
   let label = 0;
-  if (params.has("label")) {
+  // An unconditional model has no labels, so a label in its URL means nothing and is left out.
+  if (params.has("label") && state.manifest.conditional) {
     const asked = params.get("label");
     label = /^\d+$/.test(asked) ? Number(asked) : state.manifest.label_names.indexOf(asked);
     if (!(label >= 0 && label < state.manifest.label_names.length)) {
-      throw new PageError(`unknown label "${asked}" in the URL; labels are ${state.manifest.label_names.join(", ")}`);
+      problems.push(`unknown label "${asked}" in the URL; labels are ${state.manifest.label_names.join(", ")}; ` +
+        `showing ${state.manifest.label_names[0]} instead`);
+      label = 0;
     }
   }
   await draw(label);
   state.firstGridMilliseconds = performance.now();
-  if (backendProblem) {
-    showError(new PageError(`${backendProblem.message}; using ${tf.getBackend()} instead`));
-  }
+  if (problems.length) showError(new PageError(problems.join("\n")));
 }
 
 $("model").addEventListener("change", () => run(async () => { await useModel($("model").value); await draw(0); }));

@@ -6,7 +6,9 @@ export class PageError extends Error {}
 async function fetchOk(url, what) {
   let response;
   try {
-    response = await fetch(url);
+    // Revalidated every time: a model exported again under the same name, or a new model list,
+    // must not be served from a browser cache that python -m http.server's headers allow.
+    response = await fetch(url, { cache: "no-cache" });
   } catch (error) {
     throw new PageError(`${what}: cannot fetch ${url} (${error.message})`);
   }
