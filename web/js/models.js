@@ -39,7 +39,9 @@ export async function loadIndex() {
 }
 
 export async function loadManifest(name) {
-  return fetchJson(`models/${encodeURIComponent(name)}/manifest.json`, `model ${name}`);
+  const manifest = await fetchJson(`models/${encodeURIComponent(name)}/manifest.json`, `model ${name}`);
+  // A model is known by its folder (as index.json lists it), even a copied or renamed one.
+  return { ...manifest, name };
 }
 
 // A graph model from `models/NAME/PART/`, its weights verified against `expected` (the manifest).
