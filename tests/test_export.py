@@ -65,6 +65,9 @@ def test_failed_check_keeps_the_earlier_export(trained_run, tmp_path, monkeypatc
     monkeypatch.setattr(tfjs, "run_in_tfjs", lambda model_dir, inputs: np.zeros((len(inputs["latent"]), 28, 28, 1)))
     with pytest.raises(tfjs.ExportError, match="differs from Keras"):
         tfjs.export_run(trained_run, "digits", web, quantize="none", classifiers_dir=tmp_path, log=lambda *_: None)
+    # A quantized one is held to its average difference, also without a classifier to judge it.
+    with pytest.raises(tfjs.ExportError, match="uint8 generator differs from Keras by .* on average"):
+        tfjs.export_run(trained_run, "digits", web, quantize="uint8", classifiers_dir=tmp_path, log=lambda *_: None)
     assert (first / "manifest.json").read_text() == before
     assert sorted(path.name for path in (web / "models").iterdir()) == ["digits", "index.json"]
 
