@@ -88,6 +88,13 @@ def test_eval_cli_writes_metrics_and_train_eval_every_adds_them_to_history(class
     assert result.returncode == 0, result.stderr
     assert json.loads((path / "metrics_epoch_0001.json").read_text())["epoch"] == 1
     assert json.loads((path / "metrics.json").read_text())["epoch"] == 2
+    # A run still training (no generator.keras yet, its status a step ahead of its checkpoints):
+    # the figures name the epoch of the checkpoint scored, not the one in progress.
+    (path / "generator.keras").unlink()
+    (path / "status.json").write_text(json.dumps(dict(state="running", epoch=3, epochs=5)))
+    result = run_cli("eval", "--run", path, "--n", "500", "--classifiers-dir", classifiers)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((path / "metrics.json").read_text())["epoch"] == 2
 
 
 def test_eval_errors(classifiers, runs_dir, tmp_path):

@@ -275,7 +275,7 @@ def synth(args) -> int:
     from trainer.synthetic import synthetic_dataset, write_dataset
 
     require_at_least(args, 1, "n")
-    generator, config, discriminator = load_for_drawing(resolve_run(args.run, args.runs_dir), args)
+    generator, config, discriminator, _ = load_for_drawing(resolve_run(args.run, args.runs_dir), args)
     classes = len(config.label_names)
     if args.n % classes:
         print(f"note: {args.n} is not a multiple of the {classes} labels: the first {args.n % classes} labels "
@@ -288,14 +288,17 @@ def synth(args) -> int:
 
 
 def load_for_drawing(path, args):
-    """The generator, config and, for --hardest-of above 1, discriminator that `synth` and
-    `tstr` draw their data sets with."""
-    from trainer.sampling import load_discriminator, load_generator
+    """The generator, config, for --hardest-of above 1 the discriminator, and their epoch, that
+    `synth` and `tstr` draw their data sets with."""
+    from trainer.rundir import RunDirectory
+    from trainer.sampling import load_discriminator, load_generator, pinned_epoch
 
     require_at_least(args, 1, "hardest_of")
-    generator, config = load_generator(path, args.epoch)
-    discriminator = load_discriminator(path, args.epoch) if args.hardest_of > 1 else None
-    return generator, config, discriminator
+    run = RunDirectory(path)
+    epoch = args.epoch or pinned_epoch(run)  # both networks of one epoch, even while the run trains
+    generator, config = load_generator(path, epoch)
+    discriminator = load_discriminator(path, epoch) if args.hardest_of > 1 else None
+    return generator, config, discriminator, epoch or run.status().get("epoch")
 
 
 def tstr(args) -> int:
@@ -313,12 +316,12 @@ def tstr(args) -> int:
         raise UserError(f"--sizes takes whole numbers above 0 separated by commas, not {args.sizes!r}")
     require_at_least(args, 1, "epochs")
     path = resolve_run(args.run, args.runs_dir)
-    generator, config, discriminator = load_for_drawing(path, args)
+    generator, config, discriminator, epoch = load_for_drawing(path, args)
     if min(sizes) < len(config.label_names):
         raise UserError(f"--sizes must be at least {len(config.label_names)}: one image of each label")
     table = train_on_synthetic_test_on_real(generator, config, sizes, args.epochs, args.seed, args.noise_scale,
                                             args.hardest_of, discriminator)
-    table = dict(epoch=args.epoch or RunDirectory(path).status().get("epoch"), **table)
+    table = dict(epoch=epoch, **table)
     output = RunDirectory(path).report_path("tstr", args.epoch)
     atomic_write(output, json.dumps(table, indent=2))
     print(f"{'training set':32s} {'images':>8s} {'real test accuracy':>19s}")
