@@ -73,6 +73,10 @@ def config_from_args(args) -> TrainConfig:
 RESUME_OPTIONS = {"epochs", "run_name", "runs_dir"}
 
 
+def value_or_unset(value) -> str:
+    return "it unset" if value is None else str(value)
+
+
 def resumed_config(args, run) -> TrainConfig:
     """The run's own config.json, with the new --epochs if one was given. Options given again
     with the values the run already has are fine: the command that started it, plus --resume."""
@@ -83,7 +87,8 @@ def resumed_config(args, run) -> TrainConfig:
                if field.name not in RECORDED_FIELDS | RESUME_OPTIONS
                and getattr(args, field.name) not in (None, getattr(config, field.name))]
     if changed:
-        flags = ", ".join(f"--{name.replace('_', '-')} (the run has {getattr(config, name)})" for name in changed)
+        flags = ", ".join(f"--{name.replace('_', '-')} (the run has {value_or_unset(getattr(config, name))})"
+                          for name in changed)
         raise UserError(f"{flags}: a resumed run keeps the options in its config.json; --resume changes only "
                         f"--epochs (start a new run, or this one again with --overwrite, to change the rest)")
     done = run.status().get("epoch")  # epochs finished, as saved in the last checkpoint
