@@ -26,7 +26,7 @@ from export.model_index import update_index
 from trainer.classifier import Classifier
 from trainer.models import get_family
 from trainer.rundir import RunDirectory, RunError, atomic_write, read_json
-from trainer.sampling import latent_noise, load_generator, pinned_epoch
+from trainer.sampling import latent_noise, load_generator_and_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_MODEL_SCRIPT = ROOT / "web" / "tools" / "run_model.mjs"
@@ -176,9 +176,7 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
     if not (RUN_MODEL_SCRIPT.parent.parent / "node_modules" / "@tensorflow" / "tfjs").exists():
         raise ExportError("@tensorflow/tfjs is not installed in web/node_modules; run the README's set-up")
     run = RunDirectory(run_dir)
-    epoch = epoch or pinned_epoch(run)
-    generator, config = load_generator(run_dir, epoch)
-    epoch = epoch or run.status().get("epoch")
+    generator, config, epoch = load_generator_and_epoch(run_dir, epoch)
     # The metrics of this very epoch, if it was scored (`trainer eval`, with --epoch E for a kept
     # checkpoint); none rather than another epoch's.
     reports = [read_json(run.report_path("metrics", number)) for number in (epoch, None)]

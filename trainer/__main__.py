@@ -256,16 +256,15 @@ def evaluate(args) -> int:
     from trainer.classifier import Classifier
     from trainer.metrics import Evaluator, summary
     from trainer.rundir import RunDirectory, atomic_write
-    from trainer.sampling import load_generator, pinned_epoch
+    from trainer.sampling import load_generator_and_epoch
 
     path = resolve_run(args.run, args.runs_dir)
     run = RunDirectory(path)
-    epoch = args.epoch or pinned_epoch(run)
-    generator, config = load_generator(path, epoch)
+    generator, config, epoch = load_generator_and_epoch(path, args.epoch)
     require_at_least(args, 2 * len(config.label_names), "n")  # a spread needs two samples of each label
     classifier = Classifier.for_run(config, args.classifiers_dir)
     metrics = Evaluator(config, classifier, args.n, args.seed)(generator)
-    epoch = epoch or run.status().get("epoch") or len(run.history())
+    epoch = epoch or len(run.history())
     metrics = dict(epoch=epoch, classifier=str(classifier.directory), **metrics)
     output = run.report_path("metrics", args.epoch)
     atomic_write(output, json.dumps(metrics, indent=2))
@@ -295,15 +294,13 @@ def synth(args) -> int:
 def load_for_drawing(path, args):
     """The generator, config, for --hardest-of above 1 the discriminator, and their epoch, that
     `synth` and `tstr` draw their data sets with."""
-    from trainer.rundir import RunDirectory
-    from trainer.sampling import load_discriminator, load_generator, pinned_epoch
+    from trainer.sampling import load_discriminator, load_generator_and_epoch
 
     require_at_least(args, 1, "hardest_of")
-    run = RunDirectory(path)
-    epoch = args.epoch or pinned_epoch(run)  # both networks of one epoch, even while the run trains
-    generator, config = load_generator(path, epoch)
+    generator, config, epoch = load_generator_and_epoch(path, args.epoch)
+    # The discriminator of that same epoch, even while the run trains on.
     discriminator = load_discriminator(path, epoch) if args.hardest_of > 1 else None
-    return generator, config, discriminator, epoch or run.status().get("epoch")
+    return generator, config, discriminator, epoch
 
 
 def tstr(args) -> int:

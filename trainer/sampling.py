@@ -76,13 +76,15 @@ def checkpoint_epochs(run: RunDirectory) -> dict[int, str]:
     return {int(path.rsplit("-", 1)[1]): path for path in paths}
 
 
-def pinned_epoch(run: RunDirectory) -> int | None:
-    """For a run still training (no generator.keras yet), its latest kept epoch, fixed now: load
-    it by number, so that the epoch a report names is the one loaded even if another ends
-    meanwhile. None when the final generator is there."""
-    if run.generator_path.exists():
-        return None
-    return max(checkpoint_epochs(run), default=None)
+def load_generator_and_epoch(run_dir: str | Path, epoch: int | None = None):
+    """(generator, config, epoch) as `load_generator` loads them, with the epoch loaded. A run
+    still training (no generator.keras yet) is pinned to its latest kept epoch before loading,
+    so that a report names the epoch it used even if another ends meanwhile."""
+    run = RunDirectory(run_dir)
+    if epoch is None and not run.generator_path.exists():
+        epoch = max(checkpoint_epochs(run), default=None)
+    generator, config = load_generator(run_dir, epoch)
+    return generator, config, epoch or run.status().get("epoch")
 
 
 def load_generator(run_dir: str | Path, epoch: int | None = None):

@@ -49,13 +49,6 @@ function sampleCount() {
   return count;
 }
 
-// "folder:/home/someone/data/shapes" becomes "folder:shapes": the rest of the path only matters on
-// the machine that trained the model, and the page may be public.
-function datasetName(dataset) {
-  if (!dataset.startsWith("folder:")) return dataset;
-  return `folder:${dataset.slice("folder:".length).split(/[\\/]/).filter(Boolean).pop() ?? ""}`;
-}
-
 function seed() {
   const value = Number($("seed").value) >>> 0; // any number becomes a 32-bit seed, the same on every machine
   $("seed").value = value;
@@ -125,7 +118,7 @@ async function useModel(name) {
     select.replaceChildren(...manifest.label_names.map((labelName, index) => new Option(labelName, index)));
   }
   $("morph-to").value = Math.min(1, manifest.label_names.length - 1);
-  $("about").textContent = `${manifest.model} on ${datasetName(manifest.dataset)}, epoch ${manifest.epoch}` +
+  $("about").textContent = `${manifest.model} on ${manifest.dataset}, epoch ${manifest.epoch}` +
     (manifest.metrics?.label_accuracy ? `, label accuracy ${(100 * manifest.metrics.label_accuracy).toFixed(1)} %` : "") +
     (manifest.conditional ? "" : "; an unconditional model: it draws without labels");
 }
@@ -201,7 +194,7 @@ async function run(action) {
 async function start() {
   const params = new URLSearchParams(location.search);
   const models = await loadIndex();
-  const options = models.map((model) => new Option(`${model.name} (${datasetName(model.dataset)})`, model.name));
+  const options = models.map((model) => new Option(`${model.name} (${model.dataset})`, model.name));
   $("model").replaceChildren(...options);
   $("model").value = ""; // until one loads: choosing any model then loads it
   const preferred = PREFERRED_MODELS.find((name) => models.some((model) => model.name === name));
