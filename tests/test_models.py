@@ -76,3 +76,23 @@ def test_both_cdcgan_generator_layouts_have_the_same_weights():
     current, earlier = (family.build_generator(64, (28, 28, 1), 10, layout=layout) for layout in (2, 1))
     assert [tuple(weight.shape) for weight in current.weights] == [tuple(weight.shape) for weight in earlier.weights]
     assert "NearestUpsamplingConv2D" in [type(layer).__name__ for layer in current.layers]
+
+
+def test_row_dot_is_keras_dot_over_the_feature_axis():
+    import keras
+    import tensorflow as tf
+    from keras import layers
+
+    from trainer.models.layers import RowDot
+
+    rng = np.random.default_rng(0)
+    first, second = (tf.constant(rng.normal(size=(6, 50)).astype("float32")) for _ in range(2))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([first, second])
+        ours, keras_dot = RowDot()([first, second]), layers.Dot(axes=1)([first, second])
+    assert tuple(ours.shape) == tuple(keras_dot.shape) == (6, 1)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(keras_dot), rtol=1e-5, atol=1e-5)
+    for gradients in zip(tape.gradient(ours, [first, second]), tape.gradient(keras_dot, [first, second])):
+        np.testing.assert_allclose(*map(np.asarray, gradients), rtol=1e-5, atol=1e-6)
+    features = keras.Input((50,))
+    assert keras.Model(features, RowDot()([features, features])).output_shape == (None, 1)

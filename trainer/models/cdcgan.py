@@ -56,7 +56,7 @@ import keras
 from keras import layers
 
 from trainer.models import check_image_size, discriminator_inputs, generator_inputs
-from trainer.models.layers import NearestUpsampling2D, NearestUpsamplingConv2D
+from trainer.models.layers import NearestUpsampling2D, NearestUpsamplingConv2D, RowDot
 
 CONDITIONAL = True
 # Square images whose side is a multiple of 4 (two stride-2 stages), e.g. 28.
@@ -118,7 +118,7 @@ def build_discriminator(image_shape, num_classes, class_head=False, twin_head=Fa
     features = layers.Flatten()(hidden)
     unconditional = layers.Dense(1)(features)
     class_embedding = layers.Dense(features.shape[-1], use_bias=False)(label)
-    projection = layers.Dot(axes=1)([class_embedding, features])
+    projection = RowDot()([class_embedding, features])
     logit = layers.Add(dtype="float32")([unconditional, projection])
     if not class_head:
         return keras.Model([image, label], logit, name="discriminator")

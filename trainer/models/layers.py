@@ -23,6 +23,24 @@ class NearestUpsampling2D(keras.layers.Layer):
         return batch, 2 * height, 2 * width, channels
 
 
+@keras.saving.register_keras_serializable(package="ganvas")
+class RowDot(keras.layers.Layer):
+    """The inner product of two batches of vectors, row by row: what Dot(axes=1) computes.
+
+    Keras's Dot runs it as a batch of 1xN by Nx1 matrix products, which a CPU computes one small
+    product at a time: its forward and backward pass over cdcgan's 128 x 3136 features took 656
+    microseconds against 159 for a multiply and a sum, and the whole discriminator's 8.2-8.6 ms
+    instead of 9.7-10.2. It has no weights, so runs written with Dot resume as they were (the
+    same history, checked on a run stopped after one epoch)."""
+
+    def call(self, inputs):
+        first, second = inputs
+        return ops.sum(first * second, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0][0], 1
+
+
 # Which of a 3x3 kernel's rows (or columns) reach which row of the small map, for each of the
 # two output rows that a pixel of the small map becomes: TAPS[phase, offset + 1, tap] is 1
 # when kernel row `tap` of an output row of that phase reads small-map row `offset` (-1, 0, +1).
