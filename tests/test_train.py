@@ -457,6 +457,21 @@ def test_sample_errors_are_one_clear_line(runs_dir, tmp_path):
     assert result.returncode == 2 and "not a run directory" in result.stderr
 
 
+def test_sample_out_is_read_whatever_its_case_and_a_folder_is_refused(runs_dir, tmp_path, capsys):
+    from trainer.__main__ import main
+
+    path = train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1")
+    (tmp_path / "grid.png").mkdir()
+    capsys.readouterr()
+    assert main(["sample", "--run", str(path), "--label", "3", "--n", "3", "--out", str(tmp_path / "GRID.PNG")]) == 0
+    assert Image.open(tmp_path / "GRID.PNG").format == "PNG"
+    assert main(["sample", "--run", str(path), "--label", "3", "--n", "3", "--out", str(tmp_path / "RAW.NPY")]) == 0
+    assert np.load(tmp_path / "RAW.NPY").shape == (3, 28, 28, 1)
+    assert main(["sample", "--run", str(path), "--label", "3", "--out", str(tmp_path / "grid.png")]) == 2
+    error = capsys.readouterr().err
+    assert "is a folder; name a file" in error and len(error.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("model", ["cgan", "cdcgan"])
 def test_mixed_bfloat16_trains_and_samples_in_float32(runs_dir, tmp_path, model):
     import keras

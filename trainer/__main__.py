@@ -193,8 +193,11 @@ def sample(args) -> int:
     from trainer.sampling import generate, latent_noise, load_generator, parse_label
 
     require_at_least(args, 1, "n")
-    if Path(args.out).suffix not in (".png", ".npy"):
+    out_format = Path(args.out).suffix.lower()  # "GRID.PNG" is a PNG too
+    if out_format not in (".png", ".npy"):
         raise UserError(f"--out must end in .png (a grid) or .npy (raw images), not {args.out!r}")
+    if Path(args.out).is_dir():  # found before drawing, not when the file cannot replace it
+        raise UserError(f"--out {args.out} is a folder; name a file, FILE.png or FILE.npy")
     generator, config = load_generator(resolve_run(args.run, args.runs_dir), args.epoch)
     conditional = get_family(config.model).CONDITIONAL
     if args.label is not None and not conditional:
@@ -206,7 +209,7 @@ def sample(args) -> int:
 
     latent = latent_noise(args.seed, args.n, config.latent_dim, args.noise_scale)
     images = generate(generator, config, latent, tf.one_hot([label] * args.n, len(config.label_names)))
-    if args.out.endswith(".npy"):
+    if out_format == ".npy":
         from io import BytesIO
 
         from trainer.rundir import atomic_write
