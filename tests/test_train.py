@@ -472,6 +472,24 @@ def test_sample_out_is_read_whatever_its_case_and_a_folder_is_refused(runs_dir, 
     assert "is a folder; name a file" in error and len(error.strip().splitlines()) == 1
 
 
+def test_a_damaged_generator_is_named_with_the_way_round_it(runs_dir, tmp_path, capsys):
+    from export.__main__ import main as export
+    from trainer.__main__ import main
+
+    path = train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "2", "--keep-checkpoints", "1")
+    # Keras calls a damaged file "not found"; a copy cut short is the likely case.
+    (path / "generator.keras").write_bytes(b"not a zip file")
+    capsys.readouterr()
+    capsys.readouterr()
+    assert main(["sample", "--run", str(path), "--label", "3", "--out", str(tmp_path / "x.png")]) == 2
+    error = capsys.readouterr().err
+    assert f"cannot load {path / 'generator.keras'}: it is damaged" in error and "--epoch (kept: 2)" in error
+    assert len(error.strip().splitlines()) == 1
+    assert main(["sample", "--run", str(path), "--label", "3", "--epoch", "2", "--out", str(tmp_path / "x.png")]) == 0
+    assert export(["--run", str(path), "--web-dir", str(tmp_path / "web")]) == 2
+    assert "it is damaged" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("model", ["cgan", "cdcgan"])
 def test_mixed_bfloat16_trains_and_samples_in_float32(runs_dir, tmp_path, model):
     import keras

@@ -98,7 +98,14 @@ def load_generator(run_dir: str | Path, epoch: int | None = None):
         import keras
 
         import trainer.models.layers  # noqa: F401  (registers our layers, so that load_model knows them)
-        return keras.models.load_model(run.generator_path, compile=False), config
+        try:
+            return keras.models.load_model(run.generator_path, compile=False), config
+        except Exception as error:  # Keras says "File not found" of a damaged file, among other things
+            kept = ", ".join(map(str, sorted(checkpoint_epochs(run))))
+            instead = (f"use a kept checkpoint with --epoch (kept: {kept})" if kept
+                       else "train it again with --overwrite")
+            raise RunError(f"cannot load {run.generator_path}: it is damaged or not a Keras model "
+                           f"({error}); {instead}") from None
     generator = build_generator(config)
     # Runs that average the generator's weights sample from the average (see trainer/train.py).
     name = "average_generator" if config.average_decay else "generator"
