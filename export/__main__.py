@@ -32,7 +32,8 @@ def main(argv=None) -> int:
         return 2
     try:
         target = export_run(run_dir, name, args.web_dir, args.epoch, args.quantize, args.classifiers_dir)
-    except (ExportError, RunError) as error:
+    # As `python -m trainer` does: a run file that cannot be read (ValueError), a --web-dir that cannot be written.
+    except (ExportError, RunError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"exported to {target}")

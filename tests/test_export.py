@@ -94,6 +94,19 @@ def test_model_names_that_would_clash_with_the_page_files_are_refused(trained_ru
     assert not (tmp_path / "models").exists()
 
 
+def test_unwritable_web_dir_and_unreadable_config_are_one_clear_line(trained_run, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("")
+    assert export_main(["--run", str(trained_run), "--web-dir", str(tmp_path / "a-file")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "a-file" in error and len(error.strip().splitlines()) == 1
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model": ')
+    assert export_main(["--run", str(broken), "--web-dir", str(tmp_path / "web")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and len(error.strip().splitlines()) == 1
+
+
 def test_the_model_list_skips_what_the_page_cannot_load(tmp_path):
     """A broken manifest, a staging folder, and a copied folder (listed under its own name,
     the one the page loads it by) do not break the list or duplicate names."""
