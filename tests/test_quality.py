@@ -184,6 +184,24 @@ def test_drawing_and_judging_commands_refuse_what_cannot_work_in_one_line(classi
     assert "the first 5 labels get one image more" in capsys.readouterr().out
 
 
+def test_synth_checks_its_destination_first_and_reads_npz_in_any_case(runs_dir, tmp_path, capsys):
+    from trainer.__main__ import main
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "old.png").write_text("")
+    (tmp_path / "set.npz").mkdir()
+    # Refused before the run is even read: drawing can take minutes.
+    for out, message in (("full", "is not an empty folder"), ("set.npz", "is a folder; name a file")):
+        assert main(["synth", "--run", str(tmp_path / "nowhere"), "--n", "20", "--out", str(tmp_path / out)]) == 2
+        error = capsys.readouterr().err
+        assert message in error and len(error.strip().splitlines()) == 1, error
+    cgan = train(runs_dir, "--dataset", "mnist", "--limit-per-class", "10", "--batch-size", "50", "--epochs", "1",
+                 "--model", "cgan")
+    assert main(["synth", "--run", str(cgan), "--n", "20", "--out", str(tmp_path / "SET.NPZ")]) == 0
+    assert (tmp_path / "SET.NPZ").is_file() and np.load(tmp_path / "SET.NPZ")["images"].shape == (20, 28, 28, 1)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["SET.NPZ", "full", "runs", "set.npz"]
+
+
 def test_synthetic_class_folders_keep_names_apart_and_never_leave_the_folder():
     from trainer.synthetic import folder_name
 

@@ -279,9 +279,10 @@ def evaluate(args) -> int:
 
 def synth(args) -> int:
     quiet_tensorflow()
-    from trainer.synthetic import synthetic_dataset, write_dataset
+    from trainer.synthetic import check_destination, synthetic_dataset, write_dataset
 
     require_at_least(args, 1, "n")
+    check_destination(args.out)
     generator, config, discriminator, _ = load_for_drawing(resolve_run(args.run, args.runs_dir), args)
     classes = len(config.label_names)
     if args.n % classes:

@@ -90,21 +90,36 @@ def folder_name(label_name: str) -> str:
     return name if name.strip(".") else name.replace(".", "_") or "_"  # never "", "." or ".."
 
 
-def write_dataset(dataset: data.ImageDataset, out: str | Path) -> None:
-    """Class folders of PNGs (`OUT/<label>/<index>.png`, usable again as `folder:OUT`) or, for a
-    path ending in .npz, arrays `images` (uint8 N, H, W, C), `labels` and `label_names`."""
+def check_destination(out: str | Path) -> None:
+    """RunError if `write_dataset` could not write to `out`; `synth` asks before drawing, which
+    can take minutes."""
     out = Path(out)
-    if out.suffix == ".npz":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out.with_suffix(".npz.tmp"), "wb") as file:
-            np.savez_compressed(file, images=dataset.images, labels=dataset.labels,
-                                label_names=np.array(dataset.label_names))
-        out.with_suffix(".npz.tmp").replace(out)
+    if out.suffix.lower() == ".npz":
+        if out.is_dir():
+            raise RunError(f"--out {out} is a folder; name a file, FILE.npz, or a new folder for class folders")
         return
     if out.suffix.lower() in (".npy", ".png", ".jpg", ".jpeg", ".zip", ".gz", ".tar"):  # would become a folder
         raise RunError(f"--out must be a folder (class folders of PNGs) or FILE.npz, not {out}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RunError(f"{out} is not an empty folder; choose a new folder")
+
+
+def write_dataset(dataset: data.ImageDataset, out: str | Path) -> None:
+    """Class folders of PNGs (`OUT/<label>/<index>.png`, usable again as `folder:OUT`) or, for a
+    path ending in .npz (any case), arrays `images` (uint8 N, H, W, C), `labels` and `label_names`."""
+    out = Path(out)
+    check_destination(out)
+    if out.suffix.lower() == ".npz":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        temporary = out.with_name(f"{out.name}.tmp")
+        try:
+            with open(temporary, "wb") as file:
+                np.savez_compressed(file, images=dataset.images, labels=dataset.labels,
+                                    label_names=np.array(dataset.label_names))
+            temporary.replace(out)
+        finally:  # a failed write leaves nothing behind
+            temporary.unlink(missing_ok=True)
+        return
     names = [folder_name(name) for name in dataset.label_names]
     if len(set(names)) < len(names):
         raise RunError(f"the labels {dataset.label_names} do not make distinct folder names; write FILE.npz instead")
