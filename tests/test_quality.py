@@ -202,6 +202,22 @@ def test_synth_checks_its_destination_first_and_reads_npz_in_any_case(runs_dir, 
     assert sorted(path.name for path in tmp_path.iterdir()) == ["SET.NPZ", "full", "runs", "set.npz"]
 
 
+def test_synth_gives_every_label_an_image_and_notes_shares_only_for_labelled_runs(runs_dir, tmp_path, capsys):
+    from trainer.__main__ import main
+
+    small = ("--dataset", "mnist", "--limit-per-class", "10", "--batch-size", "50", "--epochs", "1")
+    cgan = train(runs_dir, *small, "--model", "cgan", run_name="cgan")
+    gan = train(runs_dir, *small, "--model", "gan", run_name="gan")
+    capsys.readouterr()
+    # Five images of ten labels would be a data set without half its labels.
+    assert main(["synth", "--run", str(cgan), "--n", "5", "--out", str(tmp_path / "five.npz")]) == 2
+    assert "--n must be at least 10: one image of each label" in capsys.readouterr().err
+    assert not (tmp_path / "five.npz").exists()
+    assert main(["synth", "--run", str(gan), "--n", "15", "--out", str(tmp_path / "g.npz")]) == 2
+    output = capsys.readouterr()
+    assert "gan is unconditional" in output.err and "note:" not in output.out
+
+
 def test_synthetic_class_folders_keep_names_apart_and_never_leave_the_folder():
     from trainer.synthetic import folder_name
 

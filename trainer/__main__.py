@@ -279,13 +279,17 @@ def evaluate(args) -> int:
 
 def synth(args) -> int:
     quiet_tensorflow()
+    from trainer.models import get_family
     from trainer.synthetic import check_destination, synthetic_dataset, write_dataset
 
     require_at_least(args, 1, "n")
     check_destination(args.out)
     generator, config, discriminator, _ = load_for_drawing(resolve_run(args.run, args.runs_dir), args)
     classes = len(config.label_names)
-    if args.n % classes:
+    conditional = get_family(config.model).CONDITIONAL  # if not, synthetic_dataset says why it cannot
+    if conditional and args.n < classes:  # a labelled data set with labels missing would reload without them
+        raise UserError(f"--n must be at least {classes}: one image of each label")
+    if conditional and args.n % classes:
         print(f"note: {args.n} is not a multiple of the {classes} labels: the first {args.n % classes} labels "
               f"get one image more than the others", flush=True)
     dataset = synthetic_dataset(generator, config, args.n, args.seed, args.noise_scale, args.hardest_of, discriminator,
