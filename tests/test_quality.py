@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import run_cli, train
+from conftest import draw_shapes_folder, run_cli, train
 from trainer import data
 from trainer.classifier import Classifier, classifier_dir, train_classifier
 from trainer.config import TrainConfig
@@ -216,6 +216,19 @@ def test_synth_gives_every_label_an_image_and_notes_shares_only_for_labelled_run
     assert main(["synth", "--run", str(gan), "--n", "15", "--out", str(tmp_path / "g.npz")]) == 2
     output = capsys.readouterr()
     assert "gan is unconditional" in output.err and "note:" not in output.out
+
+
+def test_tstr_needs_a_test_split_and_never_tests_on_the_training_images(runs_dir, tmp_path, capsys):
+    from trainer.__main__ import main
+
+    folder = draw_shapes_folder(tmp_path / "shapes", per_class=8)
+    run = train(runs_dir, "--dataset", f"folder:{folder}", "--model", "cgan", "--image-size", "16",
+                "--batch-size", "12", "--epochs", "1")
+    capsys.readouterr()
+    assert main(["tstr", "--run", str(run), "--sizes", "12", "--epochs", "1"]) == 2
+    error = capsys.readouterr().err
+    assert "has no test/ subfolder" in error and len(error.strip().splitlines()) == 1
+    assert not (run / "tstr.json").exists()
 
 
 def test_synthetic_class_folders_keep_names_apart_and_never_leave_the_folder():

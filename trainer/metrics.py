@@ -50,15 +50,15 @@ def mean_pairwise_distance(features: np.ndarray, rng: np.random.Generator) -> fl
     return float(distances.sum() / (count * (count - 1)))
 
 
-def real_reference(config, split: str):
+def real_reference(config, split: str, fall_back: bool = True):
     """The run's data set as the classifier sees it; folders without a test split fall back to
-    their training images."""
+    their training images, unless `fall_back` is false."""
     options = dict(data_dir=config.data_dir, image_size=config.image_size, channels=config.channels,
                    log=lambda *_: None)
     try:
         return data.load(config.dataset, split, **options)
     except data.DataError:
-        if split == "test" and config.dataset.startswith("folder:"):
+        if fall_back and split == "test" and config.dataset.startswith("folder:"):
             return data.load(config.dataset, "train", **options)
         raise
 

@@ -153,7 +153,9 @@ def concatenate(first: data.ImageDataset, second: data.ImageDataset, name: str) 
 def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed: int = 0, noise_scale: float = 1.0,
                                     hardest_of: int = 1, discriminator=None, log=print) -> dict:
     real_train = real_reference(config, "train")
-    real_test = real_reference(config, "test")
+    # Never the training images of a folder without test/: the real LeNet would be scored on
+    # the very images it trained on, and the gap would mean nothing.
+    real_test = real_reference(config, "test", fall_back=False)
     reals = {size: real_training_set(real_train, size, seed) for size in sizes}  # every size checked first
     results = []
     for size in sizes:
