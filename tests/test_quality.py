@@ -168,6 +168,8 @@ def test_drawing_and_judging_commands_refuse_what_cannot_work_in_one_line(classi
         (["sample", "--run", cgan, "--label", "1", "--out", tmp_path / "a-file" / "x.png"], "a-file"),
         (["classifier", "train", "--classifiers-dir", classifiers], "already holds a classifier"),
         (["classifier", "train", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
+        (["classifier", "train", "--limit-per-class", "0"], "--limit-per-class must be at least 1, not 0"),
+        (["classifier", "train", "--image-size", "8"], "--image-size must be at least 16 for lenet, not 8"),
         (["data", "check", "--data-dir", tmp_path / "typo"], "the data directory"),
         (["synth", "--run", cgan, "--n", "20", "--out", tmp_path / "x.npy"], "--out must be a folder"),
     ]

@@ -231,7 +231,10 @@ def classifier_train(args) -> int:
     from trainer import data
     from trainer.classifier import classifier_dir, save_classifier, train_classifier
 
-    require_at_least(args, 1, "epochs", "batch_size")
+    require_at_least(args, 1, "epochs", "batch_size", "limit_per_class", "image_size")
+    if args.arch == "lenet" and args.image_size is not None and args.image_size < 16:
+        # Two 5x5 convolutions, each pooled by 2, leave nothing of a smaller image.
+        raise UserError(f"--image-size must be at least 16 for lenet, not {args.image_size} (or choose --arch dfn)")
     directory = classifier_dir(args.dataset, args.arch, args.classifiers_dir)
     if (directory / "info.json").exists() and not args.overwrite:
         raise UserError(f"{directory} already holds a classifier, which eval, --eval-every and export use: "
