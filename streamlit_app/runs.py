@@ -30,6 +30,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = "launch.json"  # pid and command of the last training the app started here
 TRAINING_LOG = "train.log"
 JOB_OUTPUTS = {"eval": "metrics.json", "tstr": "tstr.json"}  # the commands the app runs on a run
+MAX_NAME_LENGTH = 255  # NAME_MAX of Linux and macOS file systems; a run name is ASCII
 
 
 def runs_dir() -> Path:
@@ -46,6 +47,8 @@ def run_path(root: Path, name: str) -> Path:
     symbolic link that points elsewhere)."""
     if not isinstance(name, str) or not RUN_NAME_PATTERN.fullmatch(name):
         raise RunError(f"{name!r} is not a run name: use letters, digits, '.', '_' and '-'")
+    if len(name) > MAX_NAME_LENGTH:  # the file system refuses longer names with an OSError
+        raise RunError(f"a run name may have at most {MAX_NAME_LENGTH} characters, not {len(name)}")
     root = Path(root).resolve()
     path = root / name
     if path.resolve().parent != root:

@@ -362,3 +362,11 @@ def test_a_training_that_died_starting_shows_its_error_line(tmp_path):
     state = run_files.run_state(path)
     assert state["state"] == "failed"
     assert state["error"] == "the training ended before its first epoch: error: folder data set /nowhere does not exist"
+
+
+def test_a_run_name_too_long_for_the_file_system_is_refused(tmp_path):
+    # Past NAME_MAX the file system raised an OSError, and the Runs page showed its traceback.
+    with pytest.raises(RunError, match="at most 255 characters"):
+        run_files.start_training(tmp_path, "x" * 300, dict(epochs=1))
+    assert not any(tmp_path.iterdir())
+    run_files.run_path(tmp_path, "x" * 255).mkdir()  # the longest name the file system takes
