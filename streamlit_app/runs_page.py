@@ -1,6 +1,8 @@
 """Runs: every run at a glance; start, stop, resume and delete trainings."""
 
 import datetime
+import re
+from pathlib import Path
 
 import streamlit as st
 
@@ -108,7 +110,10 @@ def start_form(existing):
         st.error("Name the image folder for the folder data set.")
         return
     if not name:
-        stem = (folder.strip().rstrip("/").rsplit("/", 1)[-1] or "folder") if dataset == "folder" else dataset
+        stem = dataset
+        if dataset == "folder":
+            # A folder's name may hold spaces or accents, which a run name cannot.
+            stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(folder.strip()).name).strip("-._")[:200] or "folder"
         number = 1
         while f"{stem}-{model}-{number}" in existing:
             number += 1

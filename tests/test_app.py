@@ -370,3 +370,18 @@ def test_a_run_name_too_long_for_the_file_system_is_refused(tmp_path):
         run_files.start_training(tmp_path, "x" * 300, dict(epochs=1))
     assert not any(tmp_path.iterdir())
     run_files.run_path(tmp_path, "x" * 255).mkdir()  # the longest name the file system takes
+
+
+def test_the_default_name_of_a_folder_run_is_a_valid_run_name(tmp_path, monkeypatch):
+    # The name came from the folder as it was, and "my shapes" was refused as a run name the
+    # user had never typed.
+    folder = tmp_path / "my shapes ñ"
+    folder.mkdir()
+    monkeypatch.setenv("GANVAS_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr(run_files, "_spawn", lambda command, log_path: 999_999_999)  # no training
+    app = open_page("runs_page.py")
+    next(box for box in app.selectbox if box.label == "Data set").set_value("folder")
+    next(box for box in app.text_input if box.label.startswith("Folder")).input(f"{folder}/")
+    next(button for button in app.button if button.label == "Start training").click().run()
+    assert not app.exception and "Started my-shapes-cdcgan-1" in texts(app, "success")
+    assert (tmp_path / "runs" / "my-shapes-cdcgan-1").is_dir()
