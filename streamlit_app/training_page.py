@@ -128,7 +128,7 @@ def view():
     # Records with a figure missing or not a number (another version, a hand edit) are left out.
     history = [record for record in RunDirectory(path).history() if isinstance(record, dict) and all(
         run_files.number(record.get(key)) is not None for key in ("epoch", "d_loss", "g_loss", "d_real", "d_fake"))]
-    if config is None:
+    if config is None and state["state"] != "starting":  # a training writes it once TensorFlow is up
         st.warning("This run's config.json is missing or unreadable (an older version?): showing what is there.")
     header(state, history, config)
     if history:

@@ -385,3 +385,20 @@ def test_the_default_name_of_a_folder_run_is_a_valid_run_name(tmp_path, monkeypa
     next(button for button in app.button if button.label == "Start training").click().run()
     assert not app.exception and "Started my-shapes-cdcgan-1" in texts(app, "success")
     assert (tmp_path / "runs" / "my-shapes-cdcgan-1").is_dir()
+
+
+def test_the_training_page_of_a_run_still_starting_does_not_call_it_an_older_version(tmp_path, monkeypatch):
+    # A training writes config.json only once TensorFlow is up; until then the page warned that
+    # the new run's config.json was "missing or unreadable (an older version?)".
+    (tmp_path / "young").mkdir()
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "trainer"])
+    try:
+        (tmp_path / "young" / run_files.LAUNCH_FILE).write_text(json.dumps(dict(pid=stand_in.pid, started=1.0)))
+        wait_for(lambda: run_files.process_alive(stand_in.pid), what="the stand-in to start")
+        monkeypatch.setenv("GANVAS_RUNS_DIR", str(tmp_path))
+        app = open_page("training_page.py", "young")
+        assert "starting" in texts(app, "markdown") and "Waiting for the first epoch" in texts(app, "info")
+        assert "older version" not in texts(app, "warning")
+    finally:
+        stand_in.kill()
+        stand_in.wait()
