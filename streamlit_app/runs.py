@@ -266,6 +266,11 @@ def delete_run(root: Path, name: str) -> None:
         raise RunError(f"there is no run {name!r}")
     if run_state(path)["state"] in ("running", "starting"):
         raise RunError(f"{name} is training: stop it before deleting it")
+    # A job still running would write its output into a new directory of the same name: a run
+    # that no page lists, and whose name a new training is refused.
+    for job in JOB_OUTPUTS:
+        if job_state(path, job)["state"] == "running":
+            raise RunError(f"`trainer {job}` is running on {name}: delete it once that has finished")
     shutil.rmtree(path)
 
 

@@ -402,3 +402,21 @@ def test_the_training_page_of_a_run_still_starting_does_not_call_it_an_older_ver
     finally:
         stand_in.kill()
         stand_in.wait()
+
+
+def test_a_run_is_not_deleted_under_a_running_job(tmp_path):
+    # The job wrote its output into a new directory of the same name after the delete: a run
+    # that no page listed, whose name a new training was refused ("already exists").
+    (tmp_path / "scored").mkdir()
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "trainer"])
+    try:
+        (tmp_path / "scored" / "eval.job.json").write_text(json.dumps(dict(pid=stand_in.pid, started=1.0)))
+        wait_for(lambda: run_files.process_alive(stand_in.pid), what="the stand-in to start")
+        with pytest.raises(RunError, match="`trainer eval` is running on scored"):
+            run_files.delete_run(tmp_path, "scored")
+        assert (tmp_path / "scored").is_dir()
+    finally:
+        stand_in.kill()
+        stand_in.wait()
+    run_files.delete_run(tmp_path, "scored")  # once the job has ended
+    assert not (tmp_path / "scored").exists()
