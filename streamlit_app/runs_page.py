@@ -56,6 +56,7 @@ def actions(rows):
         if delete_column.button("Delete", disabled=live or not confirm, icon=":material/delete:", type="primary"):
             run_files.delete_run(root, name)
             st.session_state.pop("run", None)
+            st.query_params.pop("run", None)  # or the next run warns that the deleted run cannot be shown
             st.toast(f"Deleted {name}")
             st.rerun()
     except RunError as error:  # the run changed since the page was drawn

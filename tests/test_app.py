@@ -420,3 +420,18 @@ def test_a_run_is_not_deleted_under_a_running_job(tmp_path):
         stand_in.wait()
     run_files.delete_run(tmp_path, "scored")  # once the job has ended
     assert not (tmp_path / "scored").exists()
+
+
+def test_deleting_a_run_does_not_warn_that_it_cannot_be_shown(tmp_path, monkeypatch):
+    # The URL still named the deleted run, so the page answered a successful delete with
+    # "The run ... cannot be shown on this page".
+    for name in ("kept", "doomed"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps(dict(dataset="mnist", model="cgan", epochs=1)))
+    monkeypatch.setenv("GANVAS_RUNS_DIR", str(tmp_path))
+    app = open_page("runs_page.py", "doomed")
+    app.checkbox(key="confirm-doomed").check().run()
+    next(button for button in app.button if button.label == "Delete").click().run()
+    assert not app.exception and not (tmp_path / "doomed").exists()
+    assert "cannot be shown" not in texts(app, "warning")
+    assert app.selectbox[0].value == "kept"
