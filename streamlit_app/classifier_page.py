@@ -139,7 +139,10 @@ def synthetic_section():
              "discriminator finds hardest to name; needs a run trained with a class head")
     sizes = sizes.replace(" ", "")
     problem = None
-    if not all(size.isdigit() and int(size) > 0 for size in sizes.split(",")):
+    if config.model in run_files.UNCONDITIONAL_FAMILIES:
+        problem = (f"{config.model} is unconditional: its images have no labels to train a classifier on; "
+                   f"use a conditional run (cdcgan, cgan or cdcgan-sony).")
+    elif not all(size.isdigit() and int(size) > 0 for size in sizes.split(",")):
         problem = f"Training set sizes must be whole numbers above 0, separated by commas (not {sizes!r})."
     options = ["--sizes", sizes, "--epochs", int(epochs), "--noise-scale", scale]
     if config.class_loss_weight and hardest_of > 1:

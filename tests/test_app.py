@@ -435,3 +435,21 @@ def test_deleting_a_run_does_not_warn_that_it_cannot_be_shown(tmp_path, monkeypa
     assert not app.exception and not (tmp_path / "doomed").exists()
     assert "cannot be shown" not in texts(app, "warning")
     assert app.selectbox[0].value == "kept"
+
+
+def test_train_on_synthetic_is_not_offered_for_an_unconditional_run(tmp_path, monkeypatch):
+    # The button started `trainer tstr`, which loaded TensorFlow and then failed: a gan's images
+    # have no labels to make a training set of.
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "config.json").write_text(json.dumps(
+        dict(dataset="mnist", model="gan", epochs=1, label_names=list("0123456789"))))
+    monkeypatch.setenv("GANVAS_RUNS_DIR", str(tmp_path))
+    app = open_page("classifier_page.py", "plain")
+    assert "gan is unconditional" in texts(app, "warning")
+    assert next(button for button in app.button if button.label == "Run it").disabled
+
+
+def test_the_app_knows_which_families_are_unconditional_without_tensorflow():
+    from trainer.models import FAMILIES, get_family
+
+    assert set(run_files.UNCONDITIONAL_FAMILIES) == {name for name in FAMILIES if not get_family(name).CONDITIONAL}
