@@ -231,6 +231,8 @@ def resume_training(root: Path, name: str, epochs: int | None = None) -> int:
     done = finished_epochs(path)
     if epochs is not None and epochs < done:
         raise RunError(f"{name} has already trained {done} epochs: train until epoch {done} or later")
+    if state == "finished" and (epochs or done) <= done:  # the trainer would start, find nothing to do and end
+        raise RunError(f"{name} has finished its {done} epochs: to train on, choose a later epoch to train until")
     command = [sys.executable, "-m", "trainer", "train", "--runs-dir", str(Path(root).resolve()),
                "--run-name", name, "--resume"]
     if epochs:

@@ -453,3 +453,15 @@ def test_the_app_knows_which_families_are_unconditional_without_tensorflow():
     from trainer.models import FAMILIES, get_family
 
     assert set(run_files.UNCONDITIONAL_FAMILIES) == {name for name in FAMILIES if not get_family(name).CONDITIONAL}
+
+
+def test_resuming_a_finished_run_asks_for_more_epochs(tmp_path):
+    # Resume, as the page offers it for a finished run, started a trainer that found nothing to
+    # do: "Resuming" and then the same run, its last update moved.
+    (tmp_path / "done").mkdir()
+    (tmp_path / "done" / "config.json").write_text(json.dumps(dict(dataset="mnist", model="cgan", epochs=2)))
+    RunDirectory(tmp_path / "done").write_status("finished", 2, 2)
+    for epochs in (None, 2):
+        with pytest.raises(RunError, match="has finished its 2 epochs"):
+            run_files.resume_training(tmp_path, "done", epochs)
+    assert not (tmp_path / "done" / run_files.LAUNCH_FILE).exists()
