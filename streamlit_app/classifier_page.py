@@ -5,6 +5,8 @@ tstr.json (`trainer tstr`); the buttons run those commands as background process
 page never loads TensorFlow itself.
 """
 
+import shlex
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -31,8 +33,9 @@ def classifier_section() -> bool:
     info = read_json(directory / "info.json", default=None)
     st.subheader("The judge")
     if not isinstance(info, dict) or "test_accuracy" not in info:
+        # Quoted, as the command is pasted into a shell and a folder's path may hold spaces.
         st.info(f"No classifier for {config.dataset} in `{directory}` yet; train one with "
-                f"`python -m trainer classifier train --dataset {config.dataset}`.")
+                f"`python -m trainer classifier train --dataset {shlex.quote(config.dataset)}`.")
         return False
     left, right = st.columns([1, 2])
     left.metric("Test accuracy", common.figure(info["test_accuracy"], ".2%"))

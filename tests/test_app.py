@@ -465,3 +465,14 @@ def test_resuming_a_finished_run_asks_for_more_epochs(tmp_path):
         with pytest.raises(RunError, match="has finished its 2 epochs"):
             run_files.resume_training(tmp_path, "done", epochs)
     assert not (tmp_path / "done" / run_files.LAUNCH_FILE).exists()
+
+
+def test_the_command_to_train_a_missing_classifier_can_be_pasted_for_a_folder_with_a_space(tmp_path, monkeypatch):
+    # Unquoted, the shell split the path at its space and the classifier's trainer refused it.
+    (tmp_path / "shapes").mkdir()
+    (tmp_path / "shapes" / "config.json").write_text(json.dumps(
+        dict(dataset="folder:/data/my shapes", model="cdcgan", epochs=1, label_names=["circle", "square"])))
+    monkeypatch.setenv("GANVAS_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("GANVAS_CLASSIFIERS_DIR", str(tmp_path / "classifiers"))
+    app = open_page("classifier_page.py", "shapes")
+    assert "classifier train --dataset 'folder:/data/my shapes'" in texts(app, "info")
