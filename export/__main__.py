@@ -23,14 +23,13 @@ def main(argv=None) -> int:
     from export.tfjs import ExportError, export_run
     from trainer.rundir import RUN_NAME_PATTERN, RunError
 
-    run_dir = resolve_run(args.run, args.runs_dir)
-    name = args.name or run_dir.name
-    # The name becomes a folder of web/models/, beside index.json and hidden staging folders, and a URL parameter.
-    if not RUN_NAME_PATTERN.fullmatch(name) or name.startswith(".") or name.endswith(".json"):
-        print(f"error: model name {name!r} may use only letters, digits, '.', '_' and '-', "
-              f"and may not start with '.' or end with '.json'", file=sys.stderr)
-        return 2
     try:
+        run_dir = resolve_run(args.run, args.runs_dir)
+        name = args.name or run_dir.name
+        # The name becomes a folder of web/models/, beside index.json and hidden staging folders, and a URL parameter.
+        if not RUN_NAME_PATTERN.fullmatch(name) or name.startswith(".") or name.endswith(".json"):
+            raise ExportError(f"model name {name!r} may use only letters, digits, '.', '_' and '-', "
+                              f"and may not start with '.' or end with '.json'")
         target = export_run(run_dir, name, args.web_dir, args.epoch, args.quantize, args.classifiers_dir)
     # As `python -m trainer` does: a run file that cannot be read (ValueError), a --web-dir that cannot be written.
     except (ExportError, RunError, ValueError, OSError) as error:

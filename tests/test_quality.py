@@ -1,6 +1,7 @@
 """The classifier and the generator metrics, on real small data."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -134,7 +135,7 @@ def test_synth_writes_reusable_folders_and_npz_and_tstr_writes_a_table(runs_dir,
     typical = np.load(tmp_path / "typical.npz")["images"]
     assert np.array_equal(typical[:10], typical[10:]) and not np.array_equal(arrays["images"][:10], arrays["images"][10:])
 
-    result = run_cli("tstr", "--run", path, "--sizes", "100,200", "--epochs", "2", "--noise-scale", "1.5")
+    result = run_cli("tstr", "--run", path, "--sizes", "100,200,100", "--epochs", "2", "--noise-scale", "1.5")
     assert result.returncode == 0, result.stderr
     table = json.loads((path / "tstr.json").read_text())
     assert table["noise_scale"] == 1.5
@@ -157,6 +158,9 @@ def test_drawing_and_judging_commands_refuse_what_cannot_work_in_one_line(classi
     gan = train(runs_dir, *small, "--model", "gan", run_name="gan")
     cgan = train(runs_dir, *small, "--model", "cgan", run_name="cgan")
     (tmp_path / "a-file").write_text("")
+    broken = tmp_path / "broken"  # a config.json edited by hand
+    shutil.copytree(cgan, broken)
+    (broken / "config.json").write_text('{"model": "cgan",')
     capsys.readouterr()
     cases = [
         (["synth", "--run", gan, "--n", "20", "--out", tmp_path / "g.npz"], "gan is unconditional"),
@@ -172,6 +176,14 @@ def test_drawing_and_judging_commands_refuse_what_cannot_work_in_one_line(classi
         (["classifier", "train", "--image-size", "8"], "--image-size must be at least 16 for lenet, not 8"),
         (["data", "check", "--data-dir", tmp_path / "typo"], "the data directory"),
         (["synth", "--run", cgan, "--n", "20", "--out", tmp_path / "x.npy"], "--out must be a folder"),
+        (["sample", "--run", cgan, "--label", "1", "--seed", "-1", "--out", tmp_path / "x.png"],
+         "--seed must be between 0 and 2147483647, not -1"),
+        (["synth", "--run", cgan, "--n", "20", "--seed", "9" * 23, "--out", tmp_path / "s.npz"],
+         "--seed must be between 0 and 2147483647"),
+        (["train", "--dataset", "mnist", "--seed", "-5", "--runs-dir", runs_dir], "--seed must be between 0"),
+        (["eval", "--run", "nowhere", "--runs-dir", runs_dir], f"nor a run in {runs_dir}/"),
+        (["sample", "--run", broken, "--label", "1", "--out", tmp_path / "x.png"],
+         f"{broken / 'config.json'} is not valid JSON"),
     ]
     for arguments, message in cases:
         assert main(list(map(str, arguments))) == 2, arguments
@@ -179,6 +191,8 @@ def test_drawing_and_judging_commands_refuse_what_cannot_work_in_one_line(classi
         assert message in error and error.startswith("error: ") and len(error.strip().splitlines()) == 1, error
     assert export(["--run", str(cgan), "--name", "my/model", "--web-dir", str(tmp_path / "web")]) == 2
     assert "may use only letters" in capsys.readouterr().err and not (tmp_path / "web").exists()
+    assert export(["--run", "nowhere", "--runs-dir", str(runs_dir), "--web-dir", str(tmp_path / "web")]) == 2
+    assert "nowhere is not a run directory" in capsys.readouterr().err
     # What works says what it did: the label drawn, and shares that cannot be equal.
     assert main(["sample", "--run", str(cgan), "--label", "7", "--n", "2", "--out", str(tmp_path / "s.npy")]) == 0
     assert "of label '7' (index 7)" in capsys.readouterr().out

@@ -15,9 +15,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from trainer.config import PRECISIONS, STRATEGIES, TrainConfig
+from trainer.config import MAX_SEED, PRECISIONS, STRATEGIES, TrainConfig
 from trainer.models import FAMILIES, check_family_options, describe_families
-from trainer.rundir import RUN_NAME_PATTERN
+from trainer.rundir import RUN_NAME_PATTERN, RunError
 
 RECORDED_FIELDS = {"image_shape", "label_names", "output_range", "generator_layout"}  # recorded, not options
 CHOICES = {"model": list(FAMILIES), "strategy": STRATEGIES, "precision": PRECISIONS,
@@ -178,10 +178,11 @@ def train(args) -> int:
 
 
 def resolve_run(name_or_path: str, runs_dir: str) -> Path:
-    path = Path(name_or_path)
-    if not (path / "config.json").exists() and (Path(runs_dir) / name_or_path / "config.json").exists():
-        path = Path(runs_dir) / name_or_path
-    return path
+    """A run directory's path, or the name of a run in `runs_dir`."""
+    for path in (Path(name_or_path), Path(runs_dir) / name_or_path):
+        if (path / "config.json").exists():
+            return path
+    raise RunError(f"{name_or_path} is not a run directory, nor a run in {runs_dir}/ (no config.json in either)")
 
 
 def sample(args) -> int:
@@ -322,7 +323,7 @@ def tstr(args) -> int:
     from trainer.synthetic import train_on_synthetic_test_on_real
 
     try:
-        sizes = [int(size) for size in args.sizes.split(",")]
+        sizes = list(dict.fromkeys(int(size) for size in args.sizes.split(",")))  # a size twice is one table row
     except ValueError:
         sizes = []
     if not sizes or min(sizes) < 1:
@@ -475,6 +476,9 @@ def main(argv=None) -> int:
     from trainer.rundir import RunError
 
     try:
+        seed = getattr(args, "seed", None)
+        if seed is not None and not 0 <= seed <= MAX_SEED:  # as TrainConfig.check says it for train
+            raise UserError(f"--seed must be between 0 and {MAX_SEED}, not {seed}")
         return args.handler(args)
     except (UserError, DataError, RunError, ValueError, OSError) as error:  # OSError: a path that cannot be written
         print(f"error: {error}", file=sys.stderr)

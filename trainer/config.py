@@ -26,6 +26,10 @@ RANGES = {name: (1, None) for name in ("epochs", "batch_size", "latent_dim", "ge
                                        "eval_samples")}
 RANGES.update({name: (0, None) for name in ("lr_decay_epochs", "class_loss_weight", "mode_seeking_weight",
                                             "eval_every")})
+# Keras seeds NumPy's generator, which takes 0 to 2**32 - 1; synth and tstr add offsets to the seed
+# for their further draws, so seeds stay well below that.
+MAX_SEED = 2 ** 31 - 1
+RANGES.update(seed=(0, MAX_SEED))
 # Each D and G step's noise seed is keyed by a slot below 32 (see trainer/train.py).
 RANGES.update(d_steps=(1, 31), g_steps=(1, 31))
 
@@ -131,4 +135,8 @@ class TrainConfig:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> "TrainConfig":
-        return cls.from_json((Path(run_dir) / "config.json").read_text())
+        path = Path(run_dir) / "config.json"
+        try:
+            return cls.from_json(path.read_text())
+        except json.JSONDecodeError as error:  # a hand edit: the trainer writes it atomically
+            raise ValueError(f"{path} is not valid JSON ({error}); fix it or train the run again with --overwrite") from None
