@@ -21,6 +21,7 @@ if path is None:
 
 import tensorflow as tf  # noqa: E402  (after the picker: the page answers before TensorFlow loads)
 
+from trainer.config import MAX_SEED  # noqa: E402
 from trainer.images import grid, png_bytes  # noqa: E402
 from trainer.models import get_family  # noqa: E402
 from trainer.sampling import checkpoint_epochs, generate, latent_noise, parse_label  # noqa: E402
@@ -44,6 +45,8 @@ except (RunError, OSError, ValueError, tf.errors.OpError) as error:
     st.error(f"Cannot load this generator: {error}")
     st.stop()
 conditional = get_family(config.model).CONDITIONAL
+# Downloads from different checkpoints get different names.
+stem_prefix = name if epoch is None else f"{name}-epoch{epoch}"
 labels = list(config.label_names)
 num_classes = len(labels)
 
@@ -89,14 +92,14 @@ with samples_tab:
     label = left.selectbox("Label", labels, disabled=not conditional,
                            help=None if conditional else f"{config.model} is unconditional")
     count = middle.slider("How many", 1, 100, 20)
-    seed = right.number_input("Seed", min_value=0, value=0, key="sample-seed")
+    seed = right.number_input("Seed", min_value=0, max_value=MAX_SEED, value=0, key="sample-seed")
     scale = last.slider("Noise scale", 0.0, 2.0, 1.0, 0.1,
                         help="as `trainer sample --noise-scale`: below 1 more typical images, above 1 more varied")
     index = parse_label(label, labels) if conditional else 0
     images = images_for(noise(seed, count, scale), one_hot([index] * count))
     what = f"{count} samples of “{label}”" if conditional else f"{count} samples"
     scaled = "" if scale == 1.0 else f", noise × {scale:g}"
-    show(images, -(-count // 10), min(count, 10), f"{name}-{label}-seed{seed}" + (f"-noise{scale:g}" if scaled else ""),
+    show(images, -(-count // 10), min(count, 10), f"{stem_prefix}-{label}-seed{seed}" + (f"-noise{scale:g}" if scaled else ""),
          f"{what}, seed {seed}{scaled}")
 
 with morph_tab:
@@ -107,21 +110,21 @@ with morph_tab:
     if mode == "between two labels":
         start = left.selectbox("From label", labels, index=0)
         end = middle.selectbox("To label", labels, index=min(1, num_classes - 1))
-        seed = right.number_input("Seed", min_value=0, value=0, key="morph-label-seed")
+        seed = right.number_input("Seed", min_value=0, max_value=MAX_SEED, value=0, key="morph-label-seed")
         rows = 4
         # The same noise along each row; the label input slides from one one-hot vector to the other.
         fractions = np.linspace(0.0, 1.0, steps)[:, None]
         mixture = (1 - fractions) * one_hot(labels.index(start)) + fractions * one_hot(labels.index(end))
         latent = np.repeat(noise(seed, rows), steps, axis=0)
         images = images_for(latent, np.tile(mixture, (rows, 1)))
-        show(images, rows, steps, f"{name}-{start}-to-{end}-seed{seed}",
+        show(images, rows, steps, f"{stem_prefix}-{start}-to-{end}-seed{seed}",
              f"“{start}” → “{end}”, one row per noise vector (seed {seed})")
     else:
-        start_seed = left.number_input("From seed", min_value=0, value=0)
-        end_seed = middle.number_input("To seed", min_value=0, value=1)
+        start_seed = left.number_input("From seed", min_value=0, max_value=MAX_SEED, value=0)
+        end_seed = middle.number_input("To seed", min_value=0, max_value=MAX_SEED, value=1)
         latent = slerp(noise(start_seed)[0], noise(end_seed)[0], steps)
         # One row per label, so the same path through noise space shows every label's style change.
         rows = num_classes if conditional else 1
         images = images_for(np.tile(latent, (rows, 1)), one_hot(np.repeat(np.arange(rows), steps)))
-        show(images, rows, steps, f"{name}-seed{start_seed}-to-seed{end_seed}",
+        show(images, rows, steps, f"{stem_prefix}-seed{start_seed}-to-seed{end_seed}",
              f"seed {start_seed} → seed {end_seed}" + (", one row per label" if conditional else ""))
