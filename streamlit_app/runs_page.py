@@ -8,6 +8,7 @@ import streamlit as st
 
 from streamlit_app import common
 from streamlit_app import runs as run_files
+from trainer.config import MAX_SEED
 from trainer.models import FAMILIES
 from trainer.rundir import RunError
 
@@ -102,7 +103,7 @@ def start_form(existing):
                                      help="Sony thesis: 2 G steps per D step")
         limit = right.number_input("Images per class (0: all)", min_value=0, value=0,
                                    help="a class-balanced subset, as the Sony thesis's 10k/20k/30k phases")
-        seed = right.number_input("Seed", min_value=0, value=0)
+        seed = right.number_input("Seed", min_value=0, max_value=MAX_SEED, value=0)
         name = st.text_input("Run name (empty: DATASET-MODEL-N)")
         if not st.form_submit_button("Start training", type="primary", icon=":material/rocket_launch:"):
             return
