@@ -217,7 +217,10 @@ def start_training(root: Path, name: str, options: dict) -> int:
             command.append(flag if value else "--no-" + flag[2:])
         elif value not in (None, ""):
             command += [flag, str(value)]
-    path.mkdir(parents=True)
+    try:
+        path.mkdir(parents=True)
+    except FileExistsError:  # another tab started a run of this name since the check above
+        raise RunError(f"a run named {name!r} already exists; choose another name") from None
     return _record_launch(path, command)
 
 

@@ -328,6 +328,22 @@ def test_the_runs_page_refuses_what_cannot_work_before_starting_anything(runs_ro
     assert app.number_input(key="resume-epochs-finished").min == 2
 
 
+def test_two_tabs_starting_one_name_at_once_get_a_message_not_a_traceback(tmp_path, monkeypatch):
+    from trainer.config import TrainConfig
+
+    root = tmp_path / "runs"
+    root.mkdir()
+    check = TrainConfig.check
+
+    def other_tab_starts_first(config):  # between the name's check and the directory's creation
+        (root / "twice").mkdir(exist_ok=True)
+        check(config)
+
+    monkeypatch.setattr(TrainConfig, "check", other_tab_starts_first)
+    with pytest.raises(RunError, match="a run named 'twice' already exists"):
+        run_files.start_training(root, "twice", dict(epochs=1))
+
+
 def test_a_training_still_starting_cannot_be_stopped(runs_root, tmp_path):
     """Until the trainer says it is running it has no SIGTERM handler, and a stop would leave
     nothing to resume. A process that stays in that phase stands in for a trainer importing
