@@ -473,7 +473,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from trainer.data import DataError
-    from trainer.rundir import RunError
 
     try:
         seed = getattr(args, "seed", None)

@@ -26,9 +26,9 @@ RANGES = {name: (1, None) for name in ("epochs", "batch_size", "latent_dim", "ge
                                        "eval_samples")}
 RANGES.update({name: (0, None) for name in ("lr_decay_epochs", "class_loss_weight", "mode_seeking_weight",
                                             "eval_every")})
-# Keras seeds NumPy's generator, which takes 0 to 2**32 - 1; synth and tstr add offsets to the seed
-# for their further draws, so seeds stay well below that.
-MAX_SEED = 2 ** 31 - 1
+# Keras seeds NumPy's global generator with it, which takes 0 to 2**32 - 1. (The offsets synth and
+# tstr add to a seed for further draws go to TensorFlow's 64-bit stateless seeds.)
+MAX_SEED = 2 ** 32 - 1
 RANGES.update(seed=(0, MAX_SEED))
 # Each D and G step's noise seed is keyed by a slot below 32 (see trainer/train.py).
 RANGES.update(d_steps=(1, 31), g_steps=(1, 31))
