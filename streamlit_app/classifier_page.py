@@ -99,7 +99,8 @@ def verdict_section(have_classifier: bool):
     job_panel("eval", "Score the generator now", ["--n", int(samples)],
               None if have_classifier else "Scoring needs the classifier above: train it first.")
     if not isinstance(metrics, dict) or "frechet_distance" not in metrics:
-        st.info("Not scored yet: press the button (about ten seconds for 10,000 samples).")
+        st.info("Not scored yet: press the button (about ten seconds for 10,000 samples)." if have_classifier
+                else "Not scored yet.")  # the warning above says what the button needs
         return
     columns = st.columns(4)
     if "label_accuracy" in metrics:

@@ -41,7 +41,8 @@ def header(state, history, config):
     title = f"{common.STATE_ICONS.get(state['state'], '')} **{state['state']}**"
     if config:
         title += f" · {config.model} on {config.dataset}"
-    st.markdown(f"{title} · epoch {epoch} of {epochs} · updated {common.age(state.get('updated'))}")
+    of = f" of {epochs}" if epochs else ""  # a run still starting has not said how many yet
+    st.markdown(f"{title} · epoch {epoch}{of} · updated {common.age(state.get('updated'))}")
     if epochs:
         remaining = ""
         if state["state"] == "running" and history:

@@ -414,7 +414,7 @@ def test_the_training_page_of_a_run_still_starting_does_not_call_it_an_older_ver
         monkeypatch.setenv("GANVAS_RUNS_DIR", str(tmp_path))
         app = open_page("training_page.py", "young")
         assert "starting" in texts(app, "markdown") and "Waiting for the first epoch" in texts(app, "info")
-        assert "older version" not in texts(app, "warning")
+        assert "older version" not in texts(app, "warning") and "epoch 0 of 0" not in texts(app, "markdown")
     finally:
         stand_in.kill()
         stand_in.wait()
@@ -492,3 +492,4 @@ def test_the_command_to_train_a_missing_classifier_can_be_pasted_for_a_folder_wi
     monkeypatch.setenv("GANVAS_CLASSIFIERS_DIR", str(tmp_path / "classifiers"))
     app = open_page("classifier_page.py", "shapes")
     assert "classifier train --dataset 'folder:/data/my shapes'" in texts(app, "info")
+    assert "Not scored yet." in texts(app, "info") and "press the button" not in texts(app, "info")  # it is disabled
