@@ -13,6 +13,7 @@ import streamlit as st
 
 from streamlit_app import common
 from streamlit_app import runs as run_files
+from trainer.models import FAMILIES, UNCONDITIONAL_FAMILIES
 from trainer.rundir import RunError, classifier_dir, read_json
 
 st.title("Classifier")
@@ -143,9 +144,10 @@ def synthetic_section():
              "discriminator finds hardest to name; needs a run trained with a class head")
     sizes = sizes.replace(" ", "")
     problem = None
-    if config.model in run_files.UNCONDITIONAL_FAMILIES:
+    if config.model in UNCONDITIONAL_FAMILIES:
+        conditional = ", ".join(name for name in FAMILIES if name not in UNCONDITIONAL_FAMILIES)
         problem = (f"{config.model} is unconditional: its images have no labels to train a classifier on; "
-                   f"use a conditional run (cdcgan, cgan or cdcgan-sony).")
+                   f"use a conditional run ({conditional}).")
     elif not all(size.isdigit() and int(size) > 0 for size in sizes.split(",")):
         problem = f"Training set sizes must be whole numbers above 0, separated by commas (not {sizes!r})."
     options = ["--sizes", sizes, "--epochs", int(epochs), "--noise-scale", scale]

@@ -30,9 +30,6 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = "launch.json"  # pid and command of the last training the app started here
 TRAINING_LOG = "train.log"
 JOB_OUTPUTS = {"eval": "metrics.json", "tstr": "tstr.json"}  # the commands the app runs on a run
-# The families whose images carry no label (CONDITIONAL = False in their modules), named here
-# because a family's module imports TensorFlow, which the pages that only read files never load.
-UNCONDITIONAL_FAMILIES = ("dcgan", "gan")
 MAX_NAME_LENGTH = 255  # NAME_MAX of Linux and macOS file systems; a run name is ASCII
 
 

@@ -466,9 +466,9 @@ def test_train_on_synthetic_is_not_offered_for_an_unconditional_run(tmp_path, mo
 
 
 def test_the_app_knows_which_families_are_unconditional_without_tensorflow():
-    from trainer.models import FAMILIES, get_family
+    from trainer.models import FAMILIES, UNCONDITIONAL_FAMILIES, get_family
 
-    assert set(run_files.UNCONDITIONAL_FAMILIES) == {name for name in FAMILIES if not get_family(name).CONDITIONAL}
+    assert set(UNCONDITIONAL_FAMILIES) == {name for name in FAMILIES if not get_family(name).CONDITIONAL}
 
 
 def test_resuming_a_finished_run_asks_for_more_epochs(tmp_path):

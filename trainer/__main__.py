@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from trainer.config import MAX_SEED, PRECISIONS, STRATEGIES, TrainConfig
+from trainer.config import PRECISIONS, STRATEGIES, TrainConfig, check_range
 from trainer.models import FAMILIES, check_family_options, describe_families
 from trainer.rundir import RUN_NAME_PATTERN, RunError
 
@@ -475,9 +475,7 @@ def main(argv=None) -> int:
     from trainer.data import DataError
 
     try:
-        seed = getattr(args, "seed", None)
-        if seed is not None and not 0 <= seed <= MAX_SEED:  # as TrainConfig.check says it for train
-            raise UserError(f"--seed must be between 0 and {MAX_SEED}, not {seed}")
+        check_range("seed", getattr(args, "seed", None))  # every command's, as TrainConfig.check does train's
         return args.handler(args)
     except (UserError, DataError, RunError, ValueError, OSError) as error:  # OSError: a path that cannot be written
         print(f"error: {error}", file=sys.stderr)

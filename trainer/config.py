@@ -34,6 +34,15 @@ RANGES.update(seed=(0, MAX_SEED))
 RANGES.update(d_steps=(1, 31), g_steps=(1, 31))
 
 
+def check_range(name: str, value) -> None:
+    """A ValueError if `value` (None passes) lies outside RANGES[name]; for commands that take an
+    option of TrainConfig's without building one (the --seed of sample, synth, tstr, eval)."""
+    low, high = RANGES[name]
+    if value is not None and (value < low or (high is not None and value > high)):
+        rule = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise ValueError(f"--{name.replace('_', '-')} must be {rule}, not {value}")
+
+
 def option(default, help):
     return dataclasses.field(default=default, metadata={"help": help})
 
@@ -97,10 +106,8 @@ class TrainConfig:
         def refuse(name, rule):
             raise ValueError(f"--{name.replace('_', '-')} must be {rule}, not {getattr(self, name)}")
 
-        for name, (low, high) in RANGES.items():
-            value = getattr(self, name)
-            if value is not None and (value < low or (high is not None and value > high)):
-                refuse(name, f"at least {low}" if high is None else f"between {low} and {high}")
+        for name in RANGES:
+            check_range(name, getattr(self, name))
         if self.lr is not None and not self.lr > 0:
             refuse("lr", "above 0")
         for name in ("beta1", "average_decay"):

@@ -46,6 +46,10 @@ FAMILIES = {
     "gan": ("gan", "unconditional MLP GAN (Goodfellow et al. 2014 style)", ()),
 }
 
+# The families whose modules say CONDITIONAL = False, for the app's pages that never load TensorFlow
+# (tests/test_app.py holds the two equal).
+UNCONDITIONAL_FAMILIES = ("dcgan", "gan")
+
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 
 
