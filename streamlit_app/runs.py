@@ -205,6 +205,13 @@ def start_training(root: Path, name: str, options: dict) -> int:
     dataset = str(chosen.get("dataset", ""))
     if dataset.startswith("folder:") and not Path(dataset.removeprefix("folder:")).expanduser().is_dir():
         raise RunError(f"there is no folder {dataset.removeprefix('folder:')!r} for the folder data set")
+    # The trainer runs in the repository, not where the app was started: paths the user typed
+    # are made absolute here, where they were checked, and the classifier is the app's own.
+    options = {"classifiers_dir": str(classifiers_dir()), **options}
+    if dataset.startswith("folder:"):
+        options["dataset"] = "folder:" + str(Path(dataset.removeprefix("folder:")).expanduser().resolve())
+    if chosen.get("data_dir"):
+        options["data_dir"] = str(Path(str(chosen["data_dir"])).expanduser().resolve())
     command = [sys.executable, "-m", "trainer", "train", "--runs-dir", str(Path(root).resolve()), "--run-name", name]
     for key, value in options.items():
         if key not in known:

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -493,3 +494,21 @@ def test_the_command_to_train_a_missing_classifier_can_be_pasted_for_a_folder_wi
     app = open_page("classifier_page.py", "shapes")
     assert "classifier train --dataset 'folder:/data/my shapes'" in texts(app, "info")
     assert "Not scored yet." in texts(app, "info") and "press the button" not in texts(app, "info")  # it is disabled
+
+
+def test_a_relative_folder_typed_in_the_app_is_the_one_the_trainer_reads(tmp_path, monkeypatch):
+    # The app checked "folder:shapes" where it was started and the trainer, which runs in the
+    # repository, looked for it there: the run failed with "does not exist" after the form said yes.
+    from conftest import draw_shapes_folder
+
+    draw_shapes_folder(tmp_path / "shapes", per_class=8, size=16)
+    monkeypatch.chdir(tmp_path)
+    run_files.start_training(Path("runs"), "shapes", dict(
+        dataset="folder:shapes", model="cgan", image_size=16, epochs=1, batch_size=8))
+    wait_for(lambda: run_files.run_state(tmp_path / "runs" / "shapes")["state"] in ("finished", "failed"),
+             what="the training to end")
+    assert run_files.run_state(tmp_path / "runs" / "shapes")["state"] == "finished", \
+        (tmp_path / "runs" / "shapes" / run_files.TRAINING_LOG).read_text()
+    config = json.loads((tmp_path / "runs" / "shapes" / "config.json").read_text())
+    assert config["dataset"] == f"folder:{tmp_path / 'shapes'}"
+    assert config["classifiers_dir"] == str(tmp_path / "classifiers")
