@@ -206,8 +206,10 @@ def test_synth_checks_its_destination_first_and_reads_npz_in_any_case(runs_dir, 
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "old.png").write_text("")
     (tmp_path / "set.npz").mkdir()
+    (tmp_path / "file").write_text("")
     # Refused before the run is even read: drawing can take minutes.
-    for out, message in (("full", "is not an empty folder"), ("set.npz", "is a folder; name a file")):
+    for out, message in (("full", "is not an empty folder"), ("set.npz", "is a folder; name a file"),
+                         ("file/sub", "file is a file, not a folder"), ("file/a/b.npz", "file is a file")):
         assert main(["synth", "--run", str(tmp_path / "nowhere"), "--n", "20", "--out", str(tmp_path / out)]) == 2
         error = capsys.readouterr().err
         assert message in error and len(error.strip().splitlines()) == 1, error
@@ -215,7 +217,7 @@ def test_synth_checks_its_destination_first_and_reads_npz_in_any_case(runs_dir, 
                  "--model", "cgan")
     assert main(["synth", "--run", str(cgan), "--n", "20", "--out", str(tmp_path / "SET.NPZ")]) == 0
     assert (tmp_path / "SET.NPZ").is_file() and np.load(tmp_path / "SET.NPZ")["images"].shape == (20, 28, 28, 1)
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["SET.NPZ", "full", "runs", "set.npz"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["SET.NPZ", "file", "full", "runs", "set.npz"]
 
 
 def test_synth_gives_every_label_an_image_and_notes_shares_only_for_labelled_runs(runs_dir, tmp_path, capsys):

@@ -8,6 +8,7 @@ the real and the synthetic accuracy is the answer in one number.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -94,6 +95,11 @@ def check_destination(out: str | Path) -> None:
     """RunError if `write_dataset` could not write to `out`; `synth` asks before drawing, which
     can take minutes."""
     out = Path(out)
+    nearest = next(parent for parent in out.absolute().parents if parent.exists())  # "/" at worst
+    if not nearest.is_dir():
+        raise RunError(f"--out {out} cannot be made: {nearest} is a file, not a folder")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise RunError(f"--out {out} cannot be made: no permission to write in {nearest}")
     if out.suffix.lower() == ".npz":
         if out.is_dir():
             raise RunError(f"--out {out} is a folder; name a file, FILE.npz, or a new folder for class folders")
