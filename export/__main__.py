@@ -5,7 +5,9 @@ import argparse
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from trainer import start_tensorflow
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # SavedModel's export warns of what the converter handles
 
 
 def main(argv=None) -> int:
@@ -20,6 +22,7 @@ def main(argv=None) -> int:
     parser.add_argument("--classifiers-dir", default="classifiers")
     args = parser.parse_args(argv)
 
+    start_tensorflow()
     from export.tfjs import ExportError, export_run
     from trainer.rundir import RUN_NAME_PATTERN, RunError
 

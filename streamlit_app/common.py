@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from streamlit_app import runs as run_files
+from trainer import start_tensorflow
 from trainer.rundir import RunError
 
 # Material icons, which Streamlit draws with its own font: emoji need fonts many machines lack.
@@ -80,6 +81,7 @@ def show_state(state: dict) -> None:
 def cached_generator(path: str, epoch: int | None, stamp: float):
     """(generator, config), loaded once per run, epoch and file version (`stamp` changes when
     the run writes a newer generator, so the cache never serves a stale one)."""
+    start_tensorflow()
     from trainer.sampling import load_generator
 
     return load_generator(path, epoch)

@@ -11,6 +11,7 @@ import streamlit as st
 
 from streamlit_app import common
 from streamlit_app import runs as run_files
+from trainer import start_tensorflow
 from trainer.rundir import RunDirectory, RunError
 
 st.title("Generate")
@@ -19,7 +20,8 @@ path = common.open_run(name) if name else None
 if path is None:
     st.stop()
 
-import tensorflow as tf  # noqa: E402  (after the picker: the page answers before TensorFlow loads)
+start_tensorflow()  # after the picker: the page answers before TensorFlow loads
+import tensorflow as tf  # noqa: E402
 
 from trainer.config import MAX_SEED  # noqa: E402
 from trainer.images import grid, png_bytes  # noqa: E402

@@ -521,3 +521,25 @@ def test_tensorflow_starts_with_its_onednn_kernels_unless_the_user_turned_them_o
     result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, env=environment,
                             capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == expected, (module, result.stderr[-2000:])
+
+
+def test_a_command_starts_without_tensorflows_native_start_up_lines(runs_dir):
+    # TensorFlow 2.19 wrote ten lines like "E0000 ... Unable to register cuDNN factory" and
+    # "failed call to cuInit" to standard error on every start, past TF_CPP_MIN_LOG_LEVEL.
+    path = train(runs_dir, "--dataset", "mnist", "--model", "cgan", "--limit-per-class", "10",
+                 "--batch-size", "50", "--epochs", "1")
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-m", "trainer", "sample", "--run", str(path), "--label", "3",
+                             "--n", "4", "--out", str(runs_dir / "x.png")],
+                            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_the_start_up_filter_passes_on_every_other_line():
+    script = ("import os, trainer\n"
+              "with trainer.native_start_up_noise_filtered():\n"
+              "    os.write(2, b'E0000 00:00:1.5 1 cuda_dnn.cc:8579] Unable to register cuDNN factory: x\\n')\n"
+              "    os.write(2, b'a line of the user\\'s own\\n')\n"
+              "    print('and a Python one', file=__import__('sys').stderr)\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == "a line of the user's own\nand a Python one\n", result.stderr

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import os
 import shutil
 import sys
 from pathlib import Path
 
+from trainer import start_tensorflow
 from trainer.config import PRECISIONS, STRATEGIES, TrainConfig, check_range
 from trainer.models import FAMILIES, check_family_options, describe_families
 from trainer.rundir import RUN_NAME_PATTERN, RunError
@@ -34,10 +34,6 @@ def require_at_least(args, low: int, *names: str) -> None:
         value = getattr(args, name)
         if value is not None and value < low:
             raise UserError(f"--{name.replace('_', '-')} must be at least {low}, not {value}")
-
-
-def quiet_tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -121,7 +117,7 @@ def train(args) -> int:
     # Checked before anything is loaded.
     config.check()
     check_family_options(config)
-    quiet_tensorflow()
+    start_tensorflow()
     from trainer import data
     from trainer.models import get_family
     from trainer.rundir import atomic_write
@@ -186,7 +182,7 @@ def resolve_run(name_or_path: str, runs_dir: str) -> Path:
 
 
 def sample(args) -> int:
-    quiet_tensorflow()
+    start_tensorflow()
     import numpy as np
 
     from trainer.images import grid, save_png
@@ -226,7 +222,7 @@ def sample(args) -> int:
 
 
 def classifier_train(args) -> int:
-    quiet_tensorflow()
+    start_tensorflow()
     import json
 
     from trainer import data
@@ -257,7 +253,7 @@ def classifier_train(args) -> int:
 
 
 def evaluate(args) -> int:
-    quiet_tensorflow()
+    start_tensorflow()
     import json
 
     from trainer.classifier import Classifier
@@ -282,7 +278,7 @@ def evaluate(args) -> int:
 
 
 def synth(args) -> int:
-    quiet_tensorflow()
+    start_tensorflow()
     from trainer.models import get_family
     from trainer.synthetic import check_destination, synthetic_dataset, write_dataset
 
@@ -316,7 +312,7 @@ def load_for_drawing(path, args):
 
 
 def tstr(args) -> int:
-    quiet_tensorflow()
+    start_tensorflow()
     import json
 
     from trainer.rundir import RunDirectory, atomic_write
