@@ -503,6 +503,7 @@ def test_a_relative_folder_typed_in_the_app_is_the_one_the_trainer_reads(tmp_pat
 
     draw_shapes_folder(tmp_path / "shapes", per_class=8, size=16)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GANVAS_CLASSIFIERS_DIR", raising=False)  # the app's default: classifiers/ where it started
     run_files.start_training(Path("runs"), "shapes", dict(
         dataset="folder:shapes", model="cgan", image_size=16, epochs=1, batch_size=8))
     wait_for(lambda: run_files.run_state(tmp_path / "runs" / "shapes")["state"] in ("finished", "failed"),
