@@ -27,6 +27,10 @@ code = main(["train", "--runs-dir", sys.argv[1], "--run-name", "pairless", "--st
              "--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "2", "--model", "cgan",
              "--epochs", "1", "--mode-seeking-weight", "1"])
 assert code == 2, code
+# Refused before --overwrite empties the run: "mirrored" is checked whole below.
+code = main(["train", "--runs-dir", sys.argv[1], "--run-name", "mirrored", "--overwrite", "--strategy", "mirrored",
+             "--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "51", "--model", "cgan"])
+assert code == 2, code
 """
 
 
@@ -36,6 +40,7 @@ def test_mirrored_on_two_cpus_matches_the_single_device_losses(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "mirrored strategy: 2 replicas" in result.stdout
     assert "needs pairs of samples on each of the 2 replicas: a --batch-size of at least 4" in result.stderr
+    assert "--batch-size 51 must divide evenly over 2 replicas" in result.stderr
     single = RunDirectory(tmp_path / "default").history()
     mirrored = RunDirectory(tmp_path / "mirrored").history()
     assert len(single) == len(mirrored) == 2

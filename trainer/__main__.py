@@ -121,7 +121,7 @@ def train(args) -> int:
     from trainer import data
     from trainer.models import get_family
     from trainer.rundir import atomic_write
-    from trainer.train import GANTrainer, TrainingFailed, TrainingStopped, record_dataset
+    from trainer.train import GANTrainer, TrainingFailed, TrainingStopped, distribution_strategy, record_dataset
 
     family = get_family(config.model)
     config = config.resolve(family.DEFAULTS)
@@ -140,6 +140,7 @@ def train(args) -> int:
 
         classifier = Classifier.for_run(config, config.classifiers_dir)
         evaluator = Evaluator(config, classifier, config.eval_samples, config.seed)
+    strategy = distribution_strategy(config)
     run.lock()
     ours = False  # whether a failure is this run's to record: not before its config.json is (re)written
     try:
@@ -151,7 +152,7 @@ def train(args) -> int:
         ours = True
         print(f"training {config.model} on {config.dataset} ({len(dataset.labels)} images "
               f"{'x'.join(map(str, config.image_shape))}) into {run.path}", flush=True)
-        trainer = GANTrainer(config, dataset, run, evaluator=evaluator)
+        trainer = GANTrainer(config, dataset, run, evaluator=evaluator, strategy=strategy)
         if args.resume:
             trainer.restore()
         trainer.fit()

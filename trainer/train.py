@@ -115,22 +115,31 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     raise ValueError(f"unknown strategy {name!r}; choose default, mirrored or multiworker")
 
 
+def distribution_strategy(config: TrainConfig) -> tf.distribute.Strategy:
+    """The run's strategy, once its replicas are known to split the batch. The trainer's main
+    asks before --overwrite empties the run directory, so a refusal leaves the run as it was."""
+    strategy = make_strategy(config.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise RunError(f"--batch-size {config.batch_size} must divide evenly over {replicas} replicas")
+    if config.mode_seeking_weight and config.batch_size // replicas < 2:  # pairs live within a replica
+        raise RunError(f"--mode-seeking-weight needs pairs of samples on each of the {replicas} replicas: "
+                       f"a --batch-size of at least {2 * replicas}")
+    return strategy
+
+
 class GANTrainer:
-    def __init__(self, config: TrainConfig, dataset: ImageDataset, run: RunDirectory, log=print, evaluator=None):
+    def __init__(self, config: TrainConfig, dataset: ImageDataset, run: RunDirectory, log=print, evaluator=None,
+                 strategy: tf.distribute.Strategy | None = None):
         self.config, self.run, self.log, self.evaluator = config, run, log, evaluator
         self.family = get_family(config.model)
         self.conditional = self.family.CONDITIONAL
         self.num_classes = len(config.label_names)
         self.discriminator_loss, self.generator_loss = LOSSES[config.loss]
-        self.strategy = make_strategy(config.strategy)
+        self.strategy = strategy if strategy is not None else distribution_strategy(config)
         self.replicas = self.strategy.num_replicas_in_sync
         if config.strategy != "default":
             log(f"{config.strategy} strategy: {self.replicas} replicas")
-        if config.batch_size % self.replicas:
-            raise RunError(f"--batch-size {config.batch_size} must divide evenly over {self.replicas} replicas")
-        if config.mode_seeking_weight and config.batch_size // self.replicas < 2:  # pairs live within a replica
-            raise RunError(f"--mode-seeking-weight needs pairs of samples on each of the {self.replicas} replicas: "
-                           f"a --batch-size of at least {2 * self.replicas}")
 
         # The whole data set in memory as variables: no per-step Python or NumPy work. Variables,
         # not constants, so the graph passes them by reference instead of embedding 47 MB of
