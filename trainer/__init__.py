@@ -56,7 +56,8 @@ def native_start_up_noise_filtered():
 def start_tensorflow():
     """Import TensorFlow with its one-time native start-up behind the filter above: the import,
     the devices' discovery (cuInit) and XLA's service, which announces itself at the first
-    compilation (a trivial one here, about 0.1 s)."""
+    compilation (a trivial one here, about 0.1 s). The runtime is up afterwards: a script that
+    configures devices (logical CPUs, GPU memory growth) does so before calling it."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" in sys.modules:  # started already; its lines, if any, have been written
         return
