@@ -37,7 +37,11 @@ def native_start_up_noise_filtered():
     """Hold back what the process writes to its standard error (file descriptor 2, where C++
     writes too) while the block runs, then pass on every line but NATIVE_START_UP_NOISE's."""
     sys.stderr.flush()
-    saved = os.dup(2)
+    try:
+        saved = os.dup(2)
+    except OSError:  # standard error is closed: nothing to filter
+        yield
+        return
     with tempfile.TemporaryFile() as held:
         os.dup2(held.fileno(), 2)
         try:
