@@ -298,6 +298,17 @@ def test_folder_channels_are_detected_or_forced(tmp_path):
     assert np.abs(luminance - expected).max() <= 1
 
 
+def test_folder_16_bit_grayscale_keeps_its_shades(tmp_path):
+    # Pillow clips 16-bit values at 255 when it converts them: every 16-bit PNG came out white.
+    for label, value in (("dark", 64 * 257), ("light", 192 * 257)):
+        (tmp_path / "deep" / label).mkdir(parents=True)
+        Image.fromarray(np.full((8, 8), value, np.uint16)).save(tmp_path / "deep" / label / "0.png")
+    assert Image.open(tmp_path / "deep" / "dark" / "0.png").mode == "I;16"
+    dataset = data.load(f"folder:{tmp_path / 'deep'}", image_size=4)
+    assert dataset.images.shape == (2, 4, 4, 1)
+    assert dataset.images[0].ravel().tolist() == [64] * 16 and dataset.images[1].ravel().tolist() == [192] * 16
+
+
 def test_folder_with_train_and_test_subfolders(tmp_path):
     for split, per_class in (("train", 4), ("test", 2)):
         shapes_folder(tmp_path / "split" / split, per_class=per_class)

@@ -282,7 +282,12 @@ def read_image(path: Path, size: int) -> np.ndarray | str:
     try:
         with Image.open(path) as image:
             image.draft(None, (size, size))  # JPEGs decode at a reduced scale: much faster
-            image = ImageOps.exif_transpose(image).convert("RGB")
+            image = ImageOps.exif_transpose(image)
+            if image.mode.startswith("I;16"):
+                # Pillow's convert clips 16-bit values at 255, which turned every 16-bit
+                # grayscale PNG or TIFF white; their top 8 bits are the 8-bit image.
+                image = Image.fromarray((np.asarray(image) >> 8).astype(np.uint8))
+            image = image.convert("RGB")
             return np.asarray(image.resize((size, size), Image.Resampling.LANCZOS))
     except Exception as error:  # Pillow raises many kinds for bad files; each one is reported
         return f"{type(error).__name__}: {error}"
