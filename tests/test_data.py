@@ -342,6 +342,15 @@ def test_folder_layout_problems_are_named(tmp_path):
         data.load(f"folder:{folder}", log=lambda message: None)
 
 
+def test_a_train_folder_without_a_test_folder_is_not_called_an_empty_class(tmp_path):
+    # PATH/train/<label>/ alone made "train" a class, refused as "is empty; add images".
+    shapes_folder(tmp_path / "data" / "train", per_class=1)
+    with pytest.raises(data.DataError, match=r"train holds folders, not images.*"
+                                             r"--dataset folder:.*data/train") as refusal:
+        data.load(f"folder:{tmp_path / 'data'}")
+    assert "is empty" not in str(refusal.value)
+
+
 def test_bad_names_and_options_list_the_choices():
     with pytest.raises(data.DataError, match="mnist, fashion_mnist, folder:PATH"):
         data.load("cifar10")

@@ -306,6 +306,10 @@ def load_folder(dataset: str, split: str, image_size: int, log) -> ImageDataset:
         # Hidden files (.DS_Store, editor droppings) are never images: skipped silently.
         files = sorted(path for path in folder.iterdir()
                        if path.is_file() and not path.name.startswith("."))
+        if not files and class_folders(folder):  # one level too high, as PATH/train/<label>/ without test/
+            raise DataError(f"class folder {folder} holds folders, not images: the layout is {root}/<label>/<image>, "
+                            f"and train/ and test/ are splits only when both hold class folders; for the "
+                            f"classes in {folder}, use --dataset folder:{folder}")
         if not files:
             raise DataError(f"class folder {folder} is empty; add images or remove it")
         paths += files
