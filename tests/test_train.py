@@ -75,6 +75,17 @@ def test_dcgan_trains_on_an_rgb_folder(tmp_path, runs_dir):
     assert {name: (path / name).read_text() for name in before} == before
 
 
+def test_the_default_name_of_a_folder_run_is_a_valid_run_name(tmp_path, runs_dir, capsys):
+    # The run was named after the folder as it was, and 'my shapes ñ-cgan' was refused as a
+    # run name the user had never typed.
+    from trainer.__main__ import main
+
+    folder = draw_shapes_folder(tmp_path / "my shapes ñ", per_class=4, size=16)
+    assert main(["train", "--dataset", f"folder:{folder}", "--model", "cgan", "--image-size", "8",
+                 "--batch-size", "4", "--epochs", "1", "--runs-dir", str(runs_dir)]) == 0, capsys.readouterr().err
+    assert RunDirectory(runs_dir / "my-shapes-cgan").status()["state"] == "finished"
+
+
 def test_resume_continues_exactly(runs_dir):
     straight = train(runs_dir, *SMALL, "--model", "cdcgan", "--epochs", "3", run_name="straight")
     train(runs_dir, *SMALL, "--model", "cdcgan", "--epochs", "1", run_name="resumed")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -58,7 +59,10 @@ def config_from_args(args) -> TrainConfig:
              if field.name not in RECORDED_FIELDS and getattr(args, field.name) is not None}
     config = TrainConfig(**given)
     if not config.run_name:
-        dataset_name = Path(config.dataset.removeprefix("folder:")).name or "folder"
+        # A folder's name may hold spaces or accents, which a run name cannot (the app's start form
+        # names its runs the same way).
+        dataset_name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(config.dataset.removeprefix("folder:")).name)
+        dataset_name = dataset_name.strip("-._")[:200] or "folder"
         config.run_name = f"{dataset_name}-{config.model}"
     if not RUN_NAME_PATTERN.fullmatch(config.run_name):
         raise UserError(f"run name {config.run_name!r} may use only letters, digits, '.', '_' and '-'")
