@@ -86,6 +86,13 @@ def test_the_default_name_of_a_folder_run_is_a_valid_run_name(tmp_path, runs_dir
     assert RunDirectory(runs_dir / "my-shapes-cgan").status()["state"] == "finished"
 
 
+def test_a_run_name_that_starts_with_a_dot_is_refused_for_what_it_is(runs_dir, capsys):
+    # '.hidden' was refused as if it used other characters than letters, digits, '.', '_' and '-'.
+    train(runs_dir, *SMALL, "--model", "cgan", run_name=".hidden", expect=2)
+    assert "run name '.hidden' must start with a letter or digit" in capsys.readouterr().err
+    assert not runs_dir.exists()
+
+
 def test_resume_continues_exactly(runs_dir):
     straight = train(runs_dir, *SMALL, "--model", "cdcgan", "--epochs", "3", run_name="straight")
     train(runs_dir, *SMALL, "--model", "cdcgan", "--epochs", "1", run_name="resumed")

@@ -65,7 +65,8 @@ def config_from_args(args) -> TrainConfig:
         dataset_name = dataset_name.strip("-._")[:200] or "folder"
         config.run_name = f"{dataset_name}-{config.model}"
     if not RUN_NAME_PATTERN.fullmatch(config.run_name):
-        raise UserError(f"run name {config.run_name!r} may use only letters, digits, '.', '_' and '-'")
+        raise UserError(f"run name {config.run_name!r} must start with a letter or digit and use only letters, "
+                        f"digits, '.', '_' and '-'")
     return config
 
 
