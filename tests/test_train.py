@@ -416,6 +416,20 @@ def test_sigterm_mid_epoch_saves_and_resume_matches_an_uninterrupted_run(runs_di
     np.testing.assert_allclose(rates, [1e-3, 5e-4, 0.0], atol=1e-9)
 
 
+def test_ctrl_c_while_the_models_are_built_stops_the_run_rather_than_failing_it(runs_dir):
+    # Ctrl-C between "training ..." and the first step printed a traceback and marked the run
+    # failed, with the error "KeyboardInterrupt: ".
+    process = start_training(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1")
+    assert process.stdout.readline().startswith("training cgan")  # config.json is written; the models are not built
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in stderr and "--resume" in stderr, stderr
+    run = RunDirectory(runs_dir / "run")
+    assert run.status()["state"] == "stopped" and "error" not in run.status()
+    train(runs_dir, "--resume", run_name="run")
+    assert run.status()["state"] == "finished" and len(run.history()) == 1
+
+
 def test_kill_9_loses_at_most_the_epoch_in_progress(runs_dir):
     # Enough epochs (about 0.1 s each) that every kill lands before the training ends.
     long = (*SLOW, "--epochs", "60")

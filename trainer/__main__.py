@@ -169,6 +169,14 @@ def train(args) -> int:
         run.write_status("failed", int(trainer.epoch), config.epochs, error=str(failure))
         print(f"error: {failure}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        if not ours:
+            raise
+        # Ctrl-C before fit() takes the signal over (the models being built, the checkpoint
+        # restored): nothing has trained since the last checkpoint, so the run is stopped, not failed.
+        run.write_status("stopped", run.status().get("epoch", 0), config.epochs)
+        print("stopped before training began; continue with --resume", file=sys.stderr)
+        return 130
     except BaseException as error:
         if ours and run.exists():  # a run that --overwrite would have replaced is left as it was
             run.write_status("failed", run.status().get("epoch", 0), config.epochs, error=f"{type(error).__name__}: {error}")
