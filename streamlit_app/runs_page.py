@@ -1,8 +1,6 @@
 """Runs: every run at a glance; start, stop, resume and delete trainings."""
 
 import datetime
-import re
-from pathlib import Path
 
 import streamlit as st
 
@@ -10,7 +8,7 @@ from streamlit_app import common
 from streamlit_app import runs as run_files
 from trainer.config import MAX_SEED
 from trainer.models import FAMILIES
-from trainer.rundir import RunError
+from trainer.rundir import RunError, default_run_stem
 
 root = run_files.runs_dir()
 st.title("Runs")
@@ -112,10 +110,7 @@ def start_form(existing):
         st.error("Name the image folder for the folder data set.")
         return
     if not name:
-        stem = dataset
-        if dataset == "folder":
-            # A folder's name may hold spaces or accents, which a run name cannot.
-            stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(folder.strip()).name).strip("-._")[:200] or "folder"
+        stem = default_run_stem(dataset_name)
         number = 1
         while f"{stem}-{model}-{number}" in existing:
             number += 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from trainer import start_tensorflow
 from trainer.config import PRECISIONS, STRATEGIES, TrainConfig, check_range
 from trainer.models import FAMILIES, check_family_options, describe_families
-from trainer.rundir import RUN_NAME_PATTERN, RunError
+from trainer.rundir import RUN_NAME_PATTERN, RunError, default_run_stem
 
 RECORDED_FIELDS = {"image_shape", "label_names", "output_range", "generator_layout"}  # recorded, not options
 CHOICES = {"model": list(FAMILIES), "strategy": STRATEGIES, "precision": PRECISIONS,
@@ -59,11 +58,7 @@ def config_from_args(args) -> TrainConfig:
              if field.name not in RECORDED_FIELDS and getattr(args, field.name) is not None}
     config = TrainConfig(**given)
     if not config.run_name:
-        # A folder's name may hold spaces or accents, which a run name cannot (the app's start form
-        # names its runs the same way).
-        dataset_name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(config.dataset.removeprefix("folder:")).name)
-        dataset_name = dataset_name.strip("-._")[:200] or "folder"
-        config.run_name = f"{dataset_name}-{config.model}"
+        config.run_name = f"{default_run_stem(config.dataset)}-{config.model}"
     if not RUN_NAME_PATTERN.fullmatch(config.run_name):
         raise UserError(f"run name {config.run_name!r} must start with a letter or digit and use only letters, "
                         f"digits, '.', '_' and '-'")

@@ -26,6 +26,15 @@ STATES = ("running", "finished", "failed", "stopped")
 # Run names become directory names: no separators, no leading dot, nothing that can climb out.
 RUN_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 CLASSIFIERS_DIR = "classifiers"
+
+
+def default_run_stem(dataset: str) -> str:
+    """How a run is named when the user names none (the CLI adds the model, the app a number too):
+    the data set, or a folder's own name with what a run name cannot hold (spaces, accents) replaced."""
+    if not dataset.startswith("folder:"):
+        return dataset
+    name = Path(dataset.removeprefix("folder:").strip()).name
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[:200] or "folder"
 UMASK = os.umask(0)
 os.umask(UMASK)
 
