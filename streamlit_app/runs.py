@@ -24,13 +24,12 @@ from pathlib import Path
 
 from trainer.config import TrainConfig
 from trainer.models import check_family_options
-from trainer.rundir import RUN_NAME_PATTERN, RunDirectory, RunError, atomic_write, read_json
+from trainer.rundir import RUN_NAME_PATTERN, RunDirectory, RunError, atomic_write, check_run_name, read_json
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = "launch.json"  # pid and command of the last training the app started here
 TRAINING_LOG = "train.log"
 JOB_OUTPUTS = {"eval": "metrics.json", "tstr": "tstr.json"}  # the commands the app runs on a run
-MAX_NAME_LENGTH = 255  # NAME_MAX of Linux and macOS file systems; a run name is ASCII
 
 
 def runs_dir() -> Path:
@@ -45,10 +44,7 @@ def classifiers_dir() -> Path:
 def run_path(root: Path, name: str) -> Path:
     """The directory of run `name`, refusing anything but a plain name inside `root` (also a
     symbolic link that points elsewhere)."""
-    if not isinstance(name, str) or not RUN_NAME_PATTERN.fullmatch(name):
-        raise RunError(f"{name!r} is not a run name: use letters, digits, '.', '_' and '-'")
-    if len(name) > MAX_NAME_LENGTH:  # the file system refuses longer names with an OSError
-        raise RunError(f"a run name may have at most {MAX_NAME_LENGTH} characters, not {len(name)}")
+    check_run_name(name)
     root = Path(root).resolve()
     path = root / name
     if path.resolve().parent != root:

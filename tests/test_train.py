@@ -86,11 +86,16 @@ def test_the_default_name_of_a_folder_run_is_a_valid_run_name(tmp_path, runs_dir
     assert RunDirectory(runs_dir / "my-shapes-cgan").status()["state"] == "finished"
 
 
-def test_a_run_name_that_starts_with_a_dot_is_refused_for_what_it_is(runs_dir, capsys):
+def test_a_run_name_that_starts_with_a_dot_or_is_too_long_is_refused_for_what_it_is(runs_dir, capsys):
+    from trainer.__main__ import main
+
     # '.hidden' was refused as if it used other characters than letters, digits, '.', '_' and '-'.
     train(runs_dir, *SMALL, "--model", "cgan", run_name=".hidden", expect=2)
     assert "run name '.hidden' must start with a letter or digit" in capsys.readouterr().err
     assert not runs_dir.exists()
+    # Past the file system's 255 it failed with "File name too long", after the data had loaded.
+    assert main(["train", "--dataset", "folder:/nowhere", "--run-name", "x" * 300, "--runs-dir", str(runs_dir)]) == 2
+    assert "at most 255 characters, not 300" in capsys.readouterr().err
 
 
 def test_resume_continues_exactly(runs_dir):

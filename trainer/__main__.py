@@ -17,7 +17,7 @@ from pathlib import Path
 from trainer import start_tensorflow
 from trainer.config import PRECISIONS, STRATEGIES, TrainConfig, check_range
 from trainer.models import FAMILIES, check_family_options, describe_families
-from trainer.rundir import RUN_NAME_PATTERN, RunError, default_run_stem
+from trainer.rundir import RunError, check_run_name, default_run_stem
 
 RECORDED_FIELDS = {"image_shape", "label_names", "output_range", "generator_layout"}  # recorded, not options
 CHOICES = {"model": list(FAMILIES), "strategy": STRATEGIES, "precision": PRECISIONS,
@@ -59,9 +59,7 @@ def config_from_args(args) -> TrainConfig:
     config = TrainConfig(**given)
     if not config.run_name:
         config.run_name = f"{default_run_stem(config.dataset)}-{config.model}"
-    if not RUN_NAME_PATTERN.fullmatch(config.run_name):
-        raise UserError(f"run name {config.run_name!r} must start with a letter or digit and use only letters, "
-                        f"digits, '.', '_' and '-'")
+    check_run_name(config.run_name)
     return config
 
 

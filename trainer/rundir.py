@@ -25,7 +25,18 @@ from pathlib import Path
 STATES = ("running", "finished", "failed", "stopped")
 # Run names become directory names: no separators, no leading dot, nothing that can climb out.
 RUN_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_RUN_NAME_LENGTH = 255  # NAME_MAX of Linux and macOS file systems; a run name is ASCII
 CLASSIFIERS_DIR = "classifiers"
+
+
+def check_run_name(name) -> None:
+    """RunError unless `name` can be a run's directory: the CLI and the app ask before anything
+    is loaded or made."""
+    if not isinstance(name, str) or not RUN_NAME_PATTERN.fullmatch(name):
+        raise RunError(f"run name {name!r} must start with a letter or digit and use only letters, "
+                       f"digits, '.', '_' and '-'")
+    if len(name) > MAX_RUN_NAME_LENGTH:  # the file system refuses longer names with an OSError
+        raise RunError(f"a run name may have at most {MAX_RUN_NAME_LENGTH} characters, not {len(name)}")
 
 
 def default_run_stem(dataset: str) -> str:
