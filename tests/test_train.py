@@ -424,15 +424,18 @@ def test_sigterm_mid_epoch_saves_and_resume_matches_an_uninterrupted_run(runs_di
 def test_ctrl_c_while_the_models_are_built_stops_the_run_rather_than_failing_it(runs_dir):
     # Ctrl-C between "training ..." and the first step printed a traceback and marked the run
     # failed, with the error "KeyboardInterrupt: ".
-    process = start_training(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1")
+    # Epochs enough that a signal late on a busy machine, landing in the training itself, still
+    # stops it rather than arriving after the end (either way the run must end up stopped).
+    process = start_training(runs_dir, *SMALL, "--model", "cgan", "--epochs", "500")
     assert process.stdout.readline().startswith("training cgan")  # config.json is written; the models are not built
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130 and "Traceback" not in stderr and "--resume" in stderr, stderr
     run = RunDirectory(runs_dir / "run")
     assert run.status()["state"] == "stopped" and "error" not in run.status()
-    train(runs_dir, "--resume", run_name="run")
-    assert run.status()["state"] == "finished" and len(run.history()) == 1
+    done = run.status()["epoch"]
+    train(runs_dir, "--resume", "--epochs", str(done + 1), run_name="run")
+    assert run.status()["state"] == "finished" and len(run.history()) == done + 1
 
 
 def test_kill_9_loses_at_most_the_epoch_in_progress(runs_dir):
