@@ -27,6 +27,12 @@ STATES = ("running", "finished", "failed", "stopped")
 RUN_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_RUN_NAME_LENGTH = 255  # NAME_MAX of Linux and macOS file systems; a run name is ASCII
 CLASSIFIERS_DIR = "classifiers"
+UMASK = os.umask(0)
+os.umask(UMASK)
+
+
+class RunError(Exception):
+    """A problem with a run directory that the user can fix; the message says how."""
 
 
 def check_run_name(name) -> None:
@@ -45,13 +51,8 @@ def default_run_stem(dataset: str) -> str:
     if not dataset.startswith("folder:"):
         return dataset
     name = Path(dataset.removeprefix("folder:").strip()).name
+    # What RUN_NAME_PATTERN refuses becomes '-'; 200 characters leave room for "-<model>-<number>".
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[:200] or "folder"
-UMASK = os.umask(0)
-os.umask(UMASK)
-
-
-class RunError(Exception):
-    """A problem with a run directory that the user can fix; the message says how."""
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
