@@ -29,5 +29,7 @@ trap 'kill $app 2>/dev/null' EXIT
 printf '\nThe run is in runs/mnist-demo (samples/, history.jsonl, metrics.json).\n'
 printf 'The app (runs, live training, generate, classifier): http://%s:%s/\n' "$host" "$app_port"
 printf 'The page (draw digits in your browser): http://%s:%s/?model=mnist-demo\n' "$host" "$port"
+printf 'Train a GAN in your browser and watch it learn: http://%s:%s/train.html\n' "$host" "$port"
 printf 'Ctrl-C stops both.\n'
-$py -m http.server "$port" --bind "$host" --directory web
+# The isolation headers let the pages run TF.js's WASM backend on more than one thread.
+$py web/tools/serve.py --port "$port" --bind "$host" --directory web

@@ -42,3 +42,4 @@ bash web/tools/vendor.sh
 log "data sets"
 bash scripts/fetch_data_sources.sh
 TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python -m trainer data fetch
+TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python -m export.web_data   # web/data/, what web/train.html trains on

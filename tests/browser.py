@@ -3,6 +3,7 @@
 import contextlib
 import functools
 import http.server
+import sys
 import threading
 from pathlib import Path
 
@@ -12,14 +13,26 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web" / "tools"))
+from serve import IsolatedHandler  # noqa: E402  (web/tools/serve.py: what scripts/main.sh serves with)
+
+
+class Quiet:
     def log_message(self, *args):
         pass
 
 
+class QuietHandler(Quiet, IsolatedHandler):
+    """The pages as scripts/main.sh serves them, with the headers that let WASM use threads."""
+
+
+class PlainHandler(Quiet, http.server.SimpleHTTPRequestHandler):
+    """A server without the isolation headers, as `python -m http.server` or a static host is."""
+
+
 @contextlib.contextmanager
-def serve(directory: Path):
-    handler = functools.partial(QuietHandler, directory=str(directory))
+def serve(directory: Path, isolated: bool = True):
+    handler = functools.partial(QuietHandler if isolated else PlainHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -3,6 +3,7 @@
 // The controls are disabled while a draw runs, so what the grid, the verdict, the URL and the
 // selects show always belongs to one model, one label and one seed.
 import { PageError, loadGraphModel, loadIndex, loadManifest } from "./models.js";
+import { readBundle } from "./bundle.js";
 import { classify, generate, labelRows, latentNoise } from "./sampling.js";
 import { drawGrid } from "./draw.js";
 
@@ -12,7 +13,8 @@ const MAX_SAMPLES = 200;
 // person who just trained wants to see, whatever sorts first in index.json.
 const PREFERRED_MODELS = ["mnist-demo", "mnist"];
 // `shown` describes the picture on the canvas, for the download's file name.
-const state = { manifest: null, generator: null, classifier: null, label: 0, backend: null, busy: false, shown: null };
+// `files`: the models opened from files, by name, so that choosing one again reopens it.
+const state = { manifest: null, generator: null, classifier: null, label: 0, backend: null, busy: false, shown: null, files: {} };
 window.ganvas = state; // for the tests and the curious: last samples, timings, errors
 
 function showError(error) {
@@ -57,7 +59,8 @@ function seed() {
 
 // Everything that decides the grid, so that opening the URL draws it again.
 function updateUrl() {
-  const params = new URLSearchParams({ model: state.manifest.name });
+  // A model opened from a file is not on the server: its URL keeps the model it replaced.
+  const params = new URLSearchParams(state.manifest.fromFile ? location.search : { model: state.manifest.name });
   if (state.manifest.conditional) params.set("label", state.label);
   params.set("seed", $("seed").value);
   params.set("samples", $("count").value);
@@ -98,9 +101,30 @@ async function useModel(name) {
     $("model").value = state.manifest?.name ?? "";
     throw error;
   }
+  install(manifest, generator, classifier);
+}
+
+// A generator file that web/train.html downloaded, judged by the classifier of a listed export of
+// its data set (the shipped mnist and fashion_mnist carry one).
+async function openModelFile(file) {
+  const { manifest, generator } = await readBundle(await file.text(), file.name);
+  let classifier = null;
+  try {
+    const judge = await loadManifest(manifest.classifier_from ?? manifest.dataset);
+    classifier = judge.classifier ? await loadGraphModel(judge.name, "classifier", judge.classifier.weights) : null;
+  } catch (error) {
+    console.warn(`no classifier for ${file.name}: ${error.message}`);
+  }
+  const name = manifest.name;
+  if (![...$("model").options].some((option) => option.value === name)) $("model").append(new Option(`${name} (file)`, name));
+  state.files[name] = { manifest: { ...manifest, fromFile: true }, file };
+  install(state.files[name].manifest, generator, classifier);
+}
+
+function install(manifest, generator, classifier) {
   for (const model of [state.generator, state.classifier]) model?.dispose(); // their weights, held by the backend
   Object.assign(state, { manifest, generator, classifier, label: 0 });
-  $("model").value = name;
+  $("model").value = manifest.name;
   // An unconditional model has no label input: no buttons to pick one and nothing to morph.
   const labels = $("labels");
   labels.replaceChildren();
@@ -234,7 +258,17 @@ async function start() {
   if (problems.length) showError(new PageError(problems.join("\n")));
 }
 
-$("model").addEventListener("change", () => run(async () => { await useModel($("model").value); await draw(0); }));
+$("model").addEventListener("change", () => run(async () => {
+  const opened = state.files[$("model").value];
+  await (opened ? openModelFile(opened.file) : useModel($("model").value));
+  await draw(0);
+}));
+$("open-file").addEventListener("change", () => run(async () => {
+  const [file] = $("open-file").files;
+  if (!file) return;
+  await openModelFile(file);
+  await draw(0);
+}));
 $("backend").addEventListener("change", () => run(async () => {
   await setBackend($("backend").value);
   if (state.manifest) await draw();

@@ -1,7 +1,17 @@
 // Loading exported models: the list (models/index.json), a manifest, and TF.js graph models whose
 // weight files are checked against the manifest's sizes and SHA-256 before they are used.
 
+import { sha256 } from "./bundle.js";
+
 export class PageError extends Error {}
+
+// Resolved from this module, so that the pages and the training page's worker find the same files.
+const MODELS = new URL("../models/", import.meta.url);
+
+// A URL as the user knows it from the web/ folder: models/NAME/manifest.json.
+function relative(url) {
+  return url.href.slice(new URL("../", MODELS).href.length);
+}
 
 async function fetchOk(url, what) {
   let response;
@@ -10,9 +20,9 @@ async function fetchOk(url, what) {
     // must not be served from a browser cache that python -m http.server's headers allow.
     response = await fetch(url, { cache: "no-cache" });
   } catch (error) {
-    throw new PageError(`${what}: cannot fetch ${url} (${error.message})`);
+    throw new PageError(`${what}: cannot fetch ${relative(url)} (${error.message})`);
   }
-  if (!response.ok) throw new PageError(`${what}: ${url} answered ${response.status}`);
+  if (!response.ok) throw new PageError(`${what}: ${relative(url)} answered ${response.status}`);
   return response;
 }
 
@@ -21,17 +31,12 @@ async function fetchJson(url, what) {
   try {
     return await response.json();
   } catch (error) {
-    throw new PageError(`${what}: ${url} is not valid JSON (${error.message})`);
+    throw new PageError(`${what}: ${relative(url)} is not valid JSON (${error.message})`);
   }
 }
 
-async function sha256(buffer) {
-  const digest = await crypto.subtle.digest("SHA-256", buffer);
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 export async function loadIndex() {
-  const index = await fetchJson("models/index.json", "model list");
+  const index = await fetchJson(new URL("index.json", MODELS), "model list");
   if (!Array.isArray(index.models) || index.models.length === 0) {
     throw new PageError("models/index.json lists no models: export one with `python -m export`");
   }
@@ -39,22 +44,22 @@ export async function loadIndex() {
 }
 
 export async function loadManifest(name) {
-  const manifest = await fetchJson(`models/${encodeURIComponent(name)}/manifest.json`, `model ${name}`);
+  const manifest = await fetchJson(new URL(`${encodeURIComponent(name)}/manifest.json`, MODELS), `model ${name}`);
   // A model is known by its folder (as index.json lists it), even a copied or renamed one.
   return { ...manifest, name };
 }
 
 // A graph model from `models/NAME/PART/`, its weights verified against `expected` (the manifest).
 export async function loadGraphModel(name, part, expected) {
-  const base = `models/${encodeURIComponent(name)}/${part}/`;
-  const artifacts = await fetchJson(`${base}model.json`, `${part} of ${name}`);
+  const base = new URL(`${encodeURIComponent(name)}/${part}/`, MODELS);
+  const artifacts = await fetchJson(new URL("model.json", base), `${part} of ${name}`);
   if (!artifacts.modelTopology || !Array.isArray(artifacts.weightsManifest)) {
-    throw new PageError(`${part} of ${name}: ${base}model.json is not a TF.js graph model`);
+    throw new PageError(`${part} of ${name}: ${relative(base)}model.json is not a TF.js graph model`);
   }
   const shards = [];
   for (const group of artifacts.weightsManifest) {
     for (const file of group.paths) {
-      const buffer = await (await fetchOk(base + file, `${part} of ${name}`)).arrayBuffer();
+      const buffer = await (await fetchOk(new URL(file, base), `${part} of ${name}`)).arrayBuffer();
       const facts = expected[file];
       if (!facts) throw new PageError(`${part} of ${name}: ${file} is not in the manifest`);
       if (buffer.byteLength !== facts.bytes) {

@@ -1,7 +1,7 @@
 // Latent noise from a seed, identical on every machine (mulberry32 and Box-Muller, so a grid can be
 // shared by URL), and running the generator and the classifier.
 
-function mulberry32(seed) {
+export function mulberry32(seed) {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

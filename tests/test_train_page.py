@@ -1,0 +1,229 @@
+"""web/train.html in a real browser: Debian's chromium driven by Playwright, web/ served from
+127.0.0.1 with the isolation headers scripts/main.sh sends. Small batches keep each check to
+seconds; the page's defaults are those of the CLI's families."""
+
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+
+from browser import browser, serve
+from conftest import ROOT, wait_for
+
+WEB = ROOT / "web"
+pytestmark = pytest.mark.skipif(not (WEB / "data" / "mnist" / "dataset.json").exists() or not (WEB / "vendor" / "tf.min.js").exists(),
+                                reason="run the set-up: web/data or web/vendor is missing")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with browser() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def site():
+    with serve(WEB) as url:
+        yield url
+
+
+def open_training(chromium, url, query="", context=None):
+    page = (context or chromium).new_page()
+    page.problems = []
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    page.goto(f"{url}/train.html{query}")
+    page.wait_for_function("window.ganvasTrain && window.ganvasTrain.started", timeout=30000)
+    return page
+
+
+def read(page, expression="window.ganvasTrain"):
+    return page.evaluate(f"JSON.parse(JSON.stringify({expression}))")
+
+
+def grid(page):
+    return np.array(page.evaluate("Array.from(window.ganvasTrain.lastGrid)"), np.float32)
+
+
+def start(page, batch_size=None, learning_rate=None):
+    if batch_size:
+        page.fill("#batch-size", str(batch_size))
+    if learning_rate:
+        page.fill("#learning-rate", str(learning_rate))
+    page.click("#start")
+    page.wait_for_function("window.ganvasTrain.ready || window.ganvasTrain.error", timeout=60000)
+    assert read(page, "window.ganvasTrain.error") is None
+
+
+def train_until(page, steps, timeout=120):
+    page.wait_for_function(f"window.ganvasTrain.counts.g >= {steps} || window.ganvasTrain.error", timeout=timeout * 1000)
+    assert read(page, "window.ganvasTrain.error") is None
+
+
+def pause(page):
+    page.click("#pause")
+    page.wait_for_function("!window.ganvasTrain.running && window.ganvasTrain.lastCommand === 'pause'")
+
+
+@pytest.mark.parametrize("model,backend,batch", [("cgan", "wasm", 32), ("cgan", "webgl", 32), ("cgan", "cpu", 16),
+                                                 ("cdcgan-small", "webgl", 8), ("cdcgan-small", "cpu", 8)])
+def test_each_model_trains_on_the_backends_that_can_train_it(chromium, site, model, backend, batch):
+    page = open_training(chromium, site, f"?model={model}&backend={backend}&dataset=mnist")
+    start(page, batch_size=batch)
+    status = read(page)
+    assert status["backend"] == backend
+    grids_before = status["gridDraws"]
+    train_until(page, 20, timeout=240)
+    pause(page)
+    status = read(page)
+    curves = status["curves"]
+    losses = np.array([curves["dLoss"], curves["gLoss"]], np.float64)
+    assert np.isfinite(losses).all() and len(np.unique(losses[0])) > 1 and len(np.unique(losses[1])) > 1
+    assert status["gridDraws"] > grids_before
+    assert grid(page).shape == (10 * 10 * 28 * 28,)
+    # Paused means paused: the step count stands still.
+    counts = status["counts"]
+    time.sleep(1.5)
+    assert read(page, "window.ganvasTrain.counts") == counts
+    # Single steps move one network at a time.
+    page.click("#d-step")
+    page.wait_for_function(f"window.ganvasTrain.counts.d === {counts['d'] + 1}")
+    page.click("#g-step")
+    page.wait_for_function(f"window.ganvasTrain.counts.g === {counts['g'] + 1}")
+    assert read(page, "window.ganvasTrain.counts.d") == counts["d"] + 1
+    assert not page.problems
+    page.close()
+
+
+def test_a_conv_model_is_not_offered_on_wasm_and_the_page_says_why(chromium, site):
+    page = open_training(chromium, site, "?model=cdcgan-small&backend=wasm")
+    assert page.evaluate("document.querySelector('#backend option[value=wasm]').disabled")
+    assert page.input_value("#backend") == "webgl"
+    assert "Conv2DBackpropFilter" in page.text_content("#model-note") or "gradient for a convolution" in page.text_content("#model-note")
+    page.select_option("#model", "cgan")
+    assert not page.evaluate("document.querySelector('#backend option[value=wasm]').disabled")
+    page.close()
+
+
+def test_wasm_uses_a_thread_per_core_when_isolated_and_one_without(chromium, site):
+    page = open_training(chromium, site, "?model=cgan&backend=wasm")
+    start(page, batch_size=16)
+    expected = min(4, page.evaluate("navigator.hardwareConcurrency"))
+    assert read(page, "window.ganvasTrain.threads") == expected
+    page.close()
+    with serve(WEB, isolated=False) as plain:
+        page = open_training(chromium, plain, "?model=cgan&backend=wasm")
+        start(page, batch_size=16)
+        train_until(page, 5)
+        assert read(page, "window.ganvasTrain.threads") == 1
+        page.close()
+
+
+def test_views_update_every_second_and_the_tensor_count_stays_flat(chromium, site):
+    page = open_training(chromium, site, "?model=cgan&backend=wasm")
+    start(page, batch_size=8)
+    train_until(page, 300)
+    early = read(page, "window.ganvasTrain.tensors")
+    train_until(page, 3000, timeout=240)
+    pause(page)
+    page.evaluate("window.ganvasTrain.tensors = null")
+    page.wait_for_timeout(300)
+    assert read(page, "window.ganvasTrain.viewUpdates").__len__() > 10
+    updates = np.diff(read(page, "window.ganvasTrain.viewUpdates"))
+    assert updates.max() < 1000, f"the views waited {updates.max():.0f} ms between two updates"
+    # The count after the pause's last report: what a leak of one tensor a step would show as thousands.
+    page.evaluate("window.ganvasTrain.tensors = null")
+    page.click("#d-step")
+    page.wait_for_function("window.ganvasTrain.tensors !== null")
+    assert read(page, "window.ganvasTrain.tensors") <= early
+    page.close()
+
+
+def test_save_then_reload_continues_with_the_same_weights_and_steps(chromium, site, tmp_path):
+    context = chromium.new_context()
+    page = open_training(chromium, site, "?model=cgan&backend=wasm", context=context)
+    start(page, batch_size=32)
+    train_until(page, 40)
+    pause(page)
+    page.click("#save")
+    page.wait_for_function("window.ganvasTrain.saved")
+    before = read(page)
+    before_grid = grid(page)
+    page.reload()
+    page.wait_for_function("window.ganvasTrain.started")
+    assert page.is_visible("#saved-offer")
+    assert f"{before['counts']['g']} G steps" in page.text_content("#saved-text")
+    page.click("#continue")
+    page.wait_for_function("window.ganvasTrain.ready && window.ganvasTrain.gridDraws > 0 || window.ganvasTrain.error")
+    after = read(page)
+    assert after["error"] is None
+    assert after["counts"] == before["counts"]
+    assert len(after["curves"]["dLoss"]) == len(before["curves"]["dLoss"])
+    np.testing.assert_allclose(grid(page), before_grid, atol=1e-6)
+    # It goes on from there.
+    page.click("#resume")
+    train_until(page, before["counts"]["g"] + 10)
+    page.close()
+    context.close()
+
+
+def test_the_downloaded_generator_opens_in_the_sampler(chromium, site, tmp_path):
+    page = open_training(chromium, site, "?model=cgan&backend=wasm")
+    start(page, batch_size=32)
+    train_until(page, 30)
+    pause(page)
+    rows = grid(page).reshape(10, 10, 28, 28)
+    with page.expect_download() as download:
+        page.click("#download")
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    bundle = json.loads(path.read_text())
+    assert bundle["manifest"]["dataset"] == "mnist" and bundle["manifest"]["model"] == "cgan"
+    page.close()
+
+    sampler = chromium.new_page()
+    problems = []
+    sampler.on("pageerror", lambda error: problems.append(str(error)))
+    sampler.goto(f"{site}/?model=mnist&seed=0&samples=10")
+    sampler.wait_for_function("window.ganvas && window.ganvas.started", timeout=60000)
+    drawn = sampler.evaluate("window.ganvas.drawn")
+    sampler.set_input_files("#open-file", str(path))
+    sampler.wait_for_function(f"window.ganvas.drawn > {drawn} || window.ganvas.error")
+    assert sampler.evaluate("window.ganvas.error") is None
+    assert sampler.evaluate("window.ganvas.manifest.name") == bundle["manifest"]["name"]
+    assert "cgan on mnist" in sampler.text_content("#about")
+    # The same seed draws the same images on both pages: label 0's row of the grid.
+    samples = np.array(sampler.evaluate("Array.from(window.ganvas.lastSamples)"), np.float32).reshape(10, 28, 28)
+    np.testing.assert_allclose(samples, rows[0], atol=1e-4)
+    assert "classifier agrees" in sampler.text_content("#verdict")
+    assert not problems
+    sampler.close()
+
+
+@pytest.mark.parametrize("damage,message", [("truncate", "has 1000 bytes, dataset.json says"), ("remove", "answered 404"),
+                                            ("corrupt", "does not match its checksum")])
+def test_a_missing_or_damaged_data_file_is_named_and_nothing_trains(chromium, tmp_path, damage, message):
+    site = tmp_path / "web"
+    site.mkdir()
+    for entry in WEB.iterdir():
+        if entry.name not in ("data", "node_modules"):
+            os.symlink(entry, site / entry.name)
+    data = site / "data" / "mnist"
+    data.mkdir(parents=True)
+    os.symlink(WEB / "data" / "mnist" / "dataset.json", data / "dataset.json")
+    os.symlink(WEB / "data" / "mnist" / "labels.bin", data / "labels.bin")
+    images = (WEB / "data" / "mnist" / "images.bin").read_bytes()
+    if damage == "truncate":
+        (data / "images.bin").write_bytes(images[:1000])
+    elif damage == "corrupt":
+        (data / "images.bin").write_bytes(images[:-1] + bytes([images[-1] ^ 1]))
+    with serve(site) as url:
+        page = open_training(chromium, url, "?model=cgan&backend=wasm")
+        page.click("#start")
+        page.wait_for_function("window.ganvasTrain.error", timeout=60000)
+        error = read(page, "window.ganvasTrain.error")
+        assert message in error and "images.bin" in error and "setup" in error
+        assert page.is_visible("#error")
+        assert not read(page, "window.ganvasTrain.running")
+        page.close()

@@ -1,0 +1,107 @@
+// The GAN families the training page trains. Each builds its generator as a TF.js layers model,
+// the part that is saved, downloaded and sampled by index.html, and its discriminator as plain
+// variables and a function, since a discriminator is only ever trained. The hyper-parameters are
+// those of the CLI's families (trainer/models): the same losses, rates and D:G step ratios.
+import { convolve, dense, glorotUniform } from "./ops.js";
+
+function generatorInputs(latentDim, classes) {
+  return [tf.input({ shape: [latentDim], name: "latent" }), tf.input({ shape: [classes], name: "label" })];
+}
+
+// The SJTU report's MLP CGAN, as trainer/models/cgan.py builds it: one hidden layer of 128 units
+// in each network, the one-hot label concatenated to the input, Glorot initialisation.
+const cgan = {
+  description: "MLP CGAN of the SJTU report (Dense 128 in each network, batch 150)",
+  backends: ["wasm", "webgl", "cpu"],
+  defaults: { batchSize: 150, learningRate: 1e-3, beta1: 0.5, latentDim: 100, dSteps: 1, gSteps: 1, loss: "bce", classLossWeight: 0 },
+
+  buildGenerator(latentDim, imageShape, classes) {
+    const [latent, label] = generatorInputs(latentDim, classes);
+    let hidden = tf.layers.concatenate().apply([latent, label]);
+    hidden = tf.layers.dense({ units: 128, activation: "relu", kernelInitializer: "glorotUniform" }).apply(hidden);
+    const pixels = tf.layers.dense({ units: imageShape.reduce((a, b) => a * b), activation: "tanh", kernelInitializer: "glorotUniform" }).apply(hidden);
+    const image = tf.layers.reshape({ targetShape: imageShape }).apply(pixels);
+    return tf.model({ inputs: [latent, label], outputs: image, name: "generator" });
+  },
+
+  // The layers model's own weights through the fast dense op: the same function, faster gradients.
+  generatorForward(generator) {
+    const [hidden, output] = generator.layers.filter((layer) => layer.getClassName() === "Dense");
+    const shape = generator.outputs[0].shape.slice(1);
+    return (latent, label) => {
+      const features = dense(tf.concat([latent, label], 1), hidden.kernel.val, hidden.bias.val, "relu");
+      return tf.reshape(dense(features, output.kernel.val, output.bias.val, "tanh"), [-1, ...shape]);
+    };
+  },
+
+  buildDiscriminator(imageShape, classes) {
+    const inputs = imageShape.reduce((a, b) => a * b) + classes;
+    const variables = [tf.variable(glorotUniform(inputs, 128)), tf.variable(tf.zeros([128])),
+      tf.variable(glorotUniform(128, 1)), tf.variable(tf.zeros([1]))];
+    const [kernel, bias, outputKernel, outputBias] = variables;
+    // `inputGradient`: false in D's own step, whose inputs are data; true in G's, through D.
+    const forward = (images, labels, { inputGradient = true } = {}) => {
+      const flat = tf.reshape(images, [images.shape[0], -1]);
+      const features = dense(tf.concat([flat, labels], 1), kernel, bias, "leakyrelu", { inputGradient });
+      return { logits: dense(features, outputKernel, outputBias) };
+    };
+    return { variables, forward };
+  },
+};
+
+// A small conditional conv GAN for the browser, after trainer/models/cdcgan.py: a generator that
+// upsamples then convolves (TF.js runs transposed convolutions far slower), a projection
+// discriminator with an auxiliary class head, the hinge loss. Half cdcgan's widths and no batch
+// normalisation, so that a step costs as few kernels as it can on a software WebGL.
+const GENERATOR_CHANNELS = [32, 16];
+const DISCRIMINATOR_CHANNELS = [16, 32];
+const cdcganSmall = {
+  description: "small conditional conv GAN after cdcgan (upsample + convolve, projection discriminator)",
+  // TF.js 4.22's WASM backend has no Conv2DBackpropFilter: a convolution cannot learn there.
+  backends: ["webgl", "cpu"],
+  defaults: { batchSize: 64, learningRate: 2e-4, beta1: 0.5, latentDim: 64, dSteps: 1, gSteps: 1, loss: "hinge", classLossWeight: 1 },
+
+  buildGenerator(latentDim, imageShape, classes) {
+    const [height, width, channels] = imageShape;
+    const [latent, label] = generatorInputs(latentDim, classes);
+    let hidden = tf.layers.concatenate().apply([latent, label]);
+    hidden = tf.layers.dense({ units: (height / 4) * (width / 4) * GENERATOR_CHANNELS[0], activation: "relu" }).apply(hidden);
+    hidden = tf.layers.reshape({ targetShape: [height / 4, width / 4, GENERATOR_CHANNELS[0]] }).apply(hidden);
+    hidden = tf.layers.upSampling2d({ size: [2, 2] }).apply(hidden);
+    hidden = tf.layers.conv2d({ filters: GENERATOR_CHANNELS[1], kernelSize: 3, padding: "same", activation: "relu" }).apply(hidden);
+    hidden = tf.layers.upSampling2d({ size: [2, 2] }).apply(hidden);
+    const image = tf.layers.conv2d({ filters: channels, kernelSize: 3, padding: "same", activation: "tanh" }).apply(hidden);
+    return tf.model({ inputs: [latent, label], outputs: image, name: "generator" });
+  },
+
+  generatorForward(generator) {
+    return (latent, label) => generator.apply([latent, label], { training: true });
+  },
+
+  buildDiscriminator(imageShape, classes) {
+    const [height, width, channels] = imageShape;
+    const [first, second] = DISCRIMINATOR_CHANNELS;
+    const features = (height / 4) * (width / 4) * second;
+    const conv = (inputs, outputs) => tf.variable(glorotUniform(9 * inputs, 9 * outputs, [3, 3, inputs, outputs]));
+    const variables = [conv(channels, first), tf.variable(tf.zeros([first])), conv(first, second), tf.variable(tf.zeros([second])),
+      tf.variable(glorotUniform(features, 1)), tf.variable(tf.zeros([1])),
+      tf.variable(glorotUniform(classes, features)), // the class embedding of the projection
+      tf.variable(glorotUniform(features, classes)), tf.variable(tf.zeros([classes]))]; // the class head
+    const [filter1, bias1, filter2, bias2, kernel, bias, embedding, classKernel, classBias] = variables;
+    const forward = (images, labels) => {
+      const hidden = convolve(convolve(images, filter1, bias1, 2), filter2, bias2, 2);
+      const flat = tf.reshape(hidden, [images.shape[0], features]);
+      // Projection (Miyato & Koyama 2018): the label enters as <embedding(label), features>.
+      const projection = tf.sum(tf.mul(tf.matMul(labels, embedding), flat), 1, true);
+      return { logits: tf.add(dense(flat, kernel, bias), projection), classLogits: dense(flat, classKernel, classBias) };
+    };
+    return { variables, forward };
+  },
+};
+
+export const FAMILIES = { cgan, "cdcgan-small": cdcganSmall };
+
+export function family(name) {
+  if (!(name in FAMILIES)) throw new Error(`unknown model ${name}; choose one of: ${Object.keys(FAMILIES).join(", ")}`);
+  return FAMILIES[name];
+}

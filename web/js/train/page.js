@@ -1,0 +1,225 @@
+// The training page: the controls, and the views of a training that runs in worker.js. This
+// thread never runs TensorFlow, so drawing and the buttons stay quick whatever a step costs.
+import { drawGrid } from "../draw.js";
+import { drawChart } from "./charts.js";
+import { FAMILIES, defaultOptions } from "./training.js";
+import { saved } from "./store.js";
+
+const $ = (id) => document.getElementById(id);
+const BACKEND_NAMES = { wasm: "WASM", webgl: "WebGL", cpu: "CPU" };
+const LIMITS = { "learning-rate": [1e-5, 0.1], "batch-size": [1, 1000], "d-steps": [1, 10], "g-steps": [1, 10] };
+// What the tests and the curious can read: the latest numbers, and when each view was drawn.
+const state = { ready: false, running: false, counts: { d: 0, g: 0 }, gridDraws: 0, viewUpdates: [], accuracy: [], error: null, curves: null };
+window.ganvasTrain = state;
+let worker = null;
+
+function showError(message) {
+  state.error = message;
+  $("error").textContent = message;
+  $("error").hidden = false;
+}
+
+function clearError() {
+  state.error = null;
+  $("error").hidden = true;
+}
+
+function send(message) {
+  worker.postMessage(message);
+}
+
+function readOptions() {
+  const value = (id, integer) => {
+    const [low, high] = LIMITS[id];
+    const number = Number($(id).value);
+    const clamped = Math.min(high, Math.max(low, Number.isFinite(number) && $(id).value !== "" ? number : low));
+    $(id).value = integer ? Math.round(clamped) : clamped;
+    return Number($(id).value);
+  };
+  return { learningRate: value("learning-rate"), batchSize: value("batch-size", true), dSteps: value("d-steps", true), gSteps: value("g-steps", true) };
+}
+
+function showOptions(options) {
+  $("learning-rate").value = options.learningRate;
+  $("batch-size").value = options.batchSize;
+  $("d-steps").value = options.dSteps;
+  $("g-steps").value = options.gSteps;
+}
+
+// The backends a model can train on; the others are disabled with the reason beside them.
+function showModel() {
+  const model = FAMILIES[$("model").value];
+  for (const option of $("backend").options) option.disabled = !model.backends.includes(option.value);
+  if ($("backend").selectedOptions[0].disabled) $("backend").value = model.backends[0];
+  const cannot = Object.keys(BACKEND_NAMES).filter((name) => !model.backends.includes(name));
+  $("model-note").textContent = `${model.description}. Trains on ${model.backends.map((name) => BACKEND_NAMES[name]).join(", ")}` +
+    (cannot.length ? `; not on ${cannot.map((name) => BACKEND_NAMES[name]).join(", ")}: TF.js 4.22's WASM backend has no gradient for a convolution's filters.` : ".");
+}
+
+function setButtons() {
+  const ready = state.ready && !state.starting;
+  $("start").disabled = Boolean(state.starting);
+  $("pause").disabled = !ready || !state.running;
+  for (const id of ["resume", "d-step", "g-step"]) $(id).disabled = !ready || state.running;
+  for (const id of ["save", "download"]) $(id).disabled = !ready;
+}
+
+function status() {
+  const { counts, epoch, stepsPerSecond, imagesPerSecond, tensors, backend, threads } = state;
+  const speed = state.running && stepsPerSecond ? ` · ${stepsPerSecond.toFixed(1)} steps/s, ${Math.round(imagesPerSecond)} images/s` : "";
+  const where = backend ? ` on ${BACKEND_NAMES[backend]}${threads ? ` (${threads} thread${threads > 1 ? "s" : ""})` : ""}` : "";
+  $("status").textContent = `${state.running ? "Training" : "Paused"}${where}: ${counts.d} D steps, ${counts.g} G steps, ` +
+    `epoch ${(epoch ?? 0).toFixed(2)}${speed} · ${tensors ?? "?"} tensors`;
+}
+
+function drawCharts() {
+  const curves = state.curves;
+  drawChart($("losses"), curves.step, [{ name: "D loss", values: curves.dLoss, color: "#0074d9" }, { name: "G loss", values: curves.gLoss, color: "#ff851b" }]);
+  drawChart($("outputs"), curves.step, [{ name: "D(x)", values: curves.dReal, color: "#2ecc40" }, { name: "D(G(z))", values: curves.dFake, color: "#b10dc9" }], { min: 0, max: 1 });
+  drawChart($("accuracy"), curves.accuracyStep, [{ name: "label accuracy", values: curves.accuracy, color: "#111" }], { min: 0, max: 1 });
+}
+
+const HANDLERS = {
+  loading: ({ fraction }) => {
+    $("loading").hidden = false;
+    $("loading").value = fraction;
+    $("status").textContent = `Loading the training images: ${Math.round(100 * fraction)} %`;
+  },
+  ready: (message) => {
+    Object.assign(state, { ready: true, starting: false, counts: message.counts, curves: message.curves, backend: message.backend,
+      threads: message.threads, isolated: message.isolated, options: message.options });
+    $("loading").hidden = true;
+    $("backend").value = message.backend;
+    showOptions(message.options);
+    drawCharts();
+    status();
+  },
+  progress: (message) => {
+    Object.assign(state, { counts: message.counts, epoch: message.epoch, tensors: message.tensors });
+    if (message.stepsPerSecond !== undefined) Object.assign(state, { stepsPerSecond: message.stepsPerSecond, imagesPerSecond: message.imagesPerSecond });
+    if (message.point) for (const [name, value] of Object.entries(message.point)) state.curves[name].push(value);
+    drawCharts();
+    status();
+    state.viewUpdates.push(performance.now());
+  },
+  grid: ({ images, shape, columns, rows }) => {
+    drawGrid($("grid"), images, shape, rows * columns, columns);
+    state.lastGrid = images;
+    state.gridDraws += 1;
+  },
+  accuracy: ({ step, value }) => {
+    state.curves.accuracyStep.push(step);
+    state.curves.accuracy.push(value);
+    state.accuracy.push({ step, value });
+    drawCharts();
+  },
+  state: ({ running }) => {
+    state.running = running;
+    status();
+  },
+  backend: ({ backend, threads }) => {
+    Object.assign(state, { backend, threads });
+    status();
+  },
+  saved: ({ savedAt, counts }) => {
+    state.saved = { savedAt, counts };
+    $("notice").textContent = `Saved in this browser at step ${counts.g}; reloading the page offers to continue it.`;
+  },
+  download: ({ text, fileName }) => {
+    const link = document.createElement("a");
+    link.download = fileName;
+    link.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    $("notice").textContent = `Downloaded ${fileName}: open it in the sampler with "Open a model file".`;
+  },
+  notice: ({ message }) => {
+    $("notice").textContent = message;
+  },
+  error: ({ message }) => {
+    state.starting = false;
+    showError(message);
+  },
+  memory: ({ tensors }) => {
+    state.tensors = tensors;
+  },
+  done: ({ command }) => {
+    state.done = (state.done ?? 0) + 1;
+    state.lastCommand = command;
+  },
+};
+
+function startWorker() {
+  worker?.terminate();
+  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  worker.onmessage = ({ data }) => {
+    HANDLERS[data.type]?.(data);
+    setButtons();
+  };
+  // A worker that cannot start at all (a missing file, a browser without module workers).
+  worker.onerror = (event) => {
+    showError(`the training worker failed: ${event.message ?? "it could not be loaded"}`);
+    Object.assign(state, { starting: false, running: false });
+    setButtons();
+  };
+}
+
+function start(restoreKey = null) {
+  clearError();
+  $("saved-offer").hidden = true;
+  Object.assign(state, { ready: false, starting: true, running: false, curves: null, accuracy: [] });
+  startWorker();
+  const options = { model: $("model").value, dataset: $("dataset").value, seed: 0, ...readOptions() };
+  send({ type: "start", options, backend: $("backend").value, restoreKey, run: !restoreKey });
+  setButtons();
+}
+
+async function offerSaved() {
+  let records = [];
+  try {
+    records = await saved.list();
+  } catch (error) {
+    $("notice").textContent = `Saved trainings cannot be read: ${error.message}`;
+  }
+  if (!records.length) return;
+  const newest = records.sort((a, b) => b.savedAt.localeCompare(a.savedAt))[0];
+  state.offered = newest.key;
+  $("saved-text").textContent = `A saved training in this browser: ${newest.options.model} on ${newest.options.dataset}, ` +
+    `${newest.counts.g} G steps, saved ${new Date(newest.savedAt).toLocaleString()}.`;
+  $("saved-offer").hidden = false;
+}
+
+function setUp() {
+  $("model").replaceChildren(...Object.entries(FAMILIES).map(([name]) => new Option(name, name)));
+  const params = new URLSearchParams(location.search);
+  for (const id of ["dataset", "model", "backend"]) if (params.has(id)) $(id).value = params.get(id);
+  showModel();
+  showOptions(defaultOptions($("model").value));
+  $("model").addEventListener("change", () => {
+    showModel();
+    showOptions(defaultOptions($("model").value));
+  });
+  $("backend").addEventListener("change", () => {
+    if (state.ready) send({ type: "backend", backend: $("backend").value });
+  });
+  for (const id of Object.keys(LIMITS)) $(id).addEventListener("change", () => state.ready && send({ type: "options", changes: readOptions() }));
+  $("start").addEventListener("click", () => start());
+  $("pause").addEventListener("click", () => send({ type: "pause" }));
+  $("resume").addEventListener("click", () => {
+    clearError();
+    send({ type: "resume" });
+  });
+  $("d-step").addEventListener("click", () => send({ type: "step", kind: "d" }));
+  $("g-step").addEventListener("click", () => send({ type: "step", kind: "g" }));
+  $("save").addEventListener("click", () => send({ type: "save" }));
+  $("download").addEventListener("click", () => send({ type: "download" }));
+  $("continue").addEventListener("click", () => start(state.offered));
+  $("discard").addEventListener("click", async () => {
+    await saved.remove(state.offered);
+    $("saved-offer").hidden = true;
+  });
+  setButtons();
+  offerSaved().then(() => { state.started = true; });
+}
+
+setUp();

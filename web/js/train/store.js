@@ -1,0 +1,86 @@
+// Keeping a training: a snapshot of all that it needs to go on exactly (both networks' weights,
+// both optimizers' moments, the step counts, the data position, the curves), kept in the
+// browser's IndexedDB under its data set and model, so a reloaded page can continue it.
+import { modelArtifacts } from "../bundle.js";
+import { Training } from "./training.js";
+
+const DATABASE = "ganvas";
+const STORE = "trainings";
+const VERSION = 1;
+
+export function trainingKey(options) {
+  return `${options.dataset}/${options.model}`;
+}
+
+function database() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DATABASE, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "key" });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(new Error(`the browser's storage cannot be opened (${request.error?.message})`));
+  });
+}
+
+async function transaction(mode, work) {
+  const db = await database();
+  try {
+    return await new Promise((resolve, reject) => {
+      const store = db.transaction(STORE, mode).objectStore(STORE);
+      const request = work(store);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(new Error(`the browser's storage refused it (${request.error?.message})`));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+export const saved = {
+  put: (record) => transaction("readwrite", (store) => store.put(record)),
+  get: (key) => transaction("readonly", (store) => store.get(key)),
+  list: () => transaction("readonly", (store) => store.getAll()),
+  remove: (key) => transaction("readwrite", (store) => store.delete(key)),
+};
+
+async function tensorValues(named) {
+  const values = await Promise.all(named.map(async ({ name, tensor }) => ({ name, shape: tensor.shape, data: await tensor.data() })));
+  // getWeights() makes a fresh tensor for the step count; the moments are the optimizer's own.
+  tf.dispose(named.map(({ tensor }) => tensor).filter((tensor) => !(tensor instanceof tf.Variable)));
+  return values;
+}
+
+export async function snapshot(training) {
+  const values = await Promise.all([
+    modelArtifacts(training.generator),
+    Promise.all(training.discriminator.variables.map(async (variable) => ({ shape: variable.shape, data: await variable.data() }))),
+    training.dOptimizer.getWeights().then(tensorValues),
+    training.gOptimizer.getWeights().then(tensorValues),
+  ]);
+  const finite = values[1].every(({ data }) => data.every(Number.isFinite));
+  if (!finite) throw new Error("the discriminator's weights are not finite; the last saved training is kept");
+  const [generator, discriminator, dOptimizer, gOptimizer] = values;
+  return {
+    key: trainingKey(training.options), version: VERSION, savedAt: new Date().toISOString(),
+    options: training.options, counts: { ...training.counts }, position: training.position, curves: training.curves,
+    generator, discriminator, optimizers: { d: dOptimizer, g: gOptimizer },
+  };
+}
+
+export async function restore(record, data) {
+  if (record.version !== VERSION) throw new Error(`the saved training ${record.key} was written by another version of this page`);
+  const training = new Training(record.options, data);
+  const weights = tf.io.decodeWeights(record.generator.weightData, record.generator.weightSpecs);
+  // The layers are named anew in every page, so the weights are matched by their order.
+  training.generator.setWeights(record.generator.weightSpecs.map((spec) => weights[spec.name]));
+  tf.dispose(Object.values(weights));
+  record.discriminator.forEach(({ shape, data: values }, index) => {
+    tf.tidy(() => training.discriminator.variables[index].assign(tf.tensor(values, shape)));
+  });
+  for (const [kind, optimizer] of [["d", training.dOptimizer], ["g", training.gOptimizer]]) {
+    const tensors = record.optimizers[kind].map(({ name, shape, data: values }) => ({ name, tensor: tf.tensor(values, shape) }));
+    await optimizer.setWeights(tensors);
+    tf.dispose(tensors.map(({ tensor }) => tensor));
+  }
+  Object.assign(training, { counts: { ...record.counts }, position: record.position, curves: record.curves });
+  return training;
+}

@@ -1,0 +1,253 @@
+// One GAN training in the browser: the batches, the D and G steps of trainer/train.py, the means
+// the page plots, and the state a save keeps. The loop that calls `iterate` lives in worker.js;
+// nothing here touches the page.
+import { FAMILIES, family } from "./networks.js";
+import { LOSSES, classLoss } from "./ops.js";
+import { latentNoise, mulberry32 } from "../sampling.js";
+
+// Batches are uploaded this many at a time: one copy from JavaScript per 50 steps, not per step.
+const CHUNK_STEPS = 50;
+// Samples per label in each label-accuracy check, as the CLI's eval draws a balanced set.
+const ACCURACY_SAMPLES_PER_LABEL = 50;
+export const GRID_SEED = 0; // the fixed noise of the grid, as index.html draws seed 0
+
+export function defaultOptions(model) {
+  const { batchSize, learningRate, dSteps, gSteps } = family(model).defaults;
+  return { batchSize, learningRate, dSteps, gSteps };
+}
+
+export class Training {
+  // `options`: model, dataset, seed, batchSize, learningRate, dSteps, gSteps;
+  // `data`: what data.js loads (uint8 images and labels, shape and label names).
+  constructor(options, data) {
+    this.family = family(options.model);
+    this.options = { ...options };
+    this.data = data;
+    this.classes = data.labelNames.length;
+    this.pixels = data.imageShape.reduce((a, b) => a * b);
+    const { latentDim, beta1 } = this.family.defaults;
+    this.latentDim = latentDim;
+    this.generator = this.family.buildGenerator(latentDim, data.imageShape, this.classes);
+    this.generate = this.family.generatorForward(this.generator);
+    this.discriminator = this.family.buildDiscriminator(data.imageShape, this.classes);
+    this.dOptimizer = tf.train.adam(options.learningRate, beta1);
+    this.gOptimizer = tf.train.adam(options.learningRate, beta1);
+    this.counts = { d: 0, g: 0 }; // D and G steps done
+    this.position = 0; // training images the discriminator has seen
+    this.curves = { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [], accuracyStep: [], accuracy: [] };
+    this.chunks = {};
+    this.pending = { d: null, dCount: 0, g: null, gCount: 0 };
+  }
+
+  get generatorVariables() {
+    return this.generator.trainableWeights.map((weight) => weight.val);
+  }
+
+  get epoch() {
+    return this.position / this.data.count;
+  }
+
+  setOptions(changes) {
+    Object.assign(this.options, changes);
+    for (const optimizer of [this.dOptimizer, this.gOptimizer]) optimizer.learningRate = this.options.learningRate;
+  }
+
+  // One iteration as the CLI runs it: D steps on consecutive real batches, then G steps.
+  iterate() {
+    for (let step = 0; step < this.options.dSteps; step += 1) this.discriminatorStep();
+    for (let step = 0; step < this.options.gSteps; step += 1) this.generatorStep();
+  }
+
+  discriminatorStep() {
+    const { loss, classLossWeight } = this.family.defaults;
+    const batch = this.options.batchSize;
+    const stats = tf.tidy(() => {
+      const { images, labels } = this.realBatch();
+      const fake = this.generate(this.noise("d").latent, labels); // outside the tape: D's step only
+      let logits;
+      const cost = this.dOptimizer.minimize(() => {
+        // Real and fake through D at once: half the kernel launches of two passes.
+        const outputs = this.discriminator.forward(tf.concat([images, fake]), tf.concat([labels, labels]), { inputGradient: false });
+        logits = tf.keep(outputs.logits);
+        const [real, fakes] = tf.split(outputs.logits, 2);
+        const total = LOSSES[loss].discriminator(real, fakes);
+        // The class head learns from real images only, as in trainer/train.py.
+        return classLossWeight ? tf.add(total, tf.mul(classLoss(outputs.classLogits.slice(0, batch), labels), classLossWeight)) : total;
+      }, true, this.discriminator.variables);
+      const [real, fakes] = tf.split(tf.sigmoid(logits), 2);
+      tf.dispose(logits);
+      return tf.stack([cost, tf.mean(real), tf.mean(fakes)]);
+    });
+    this.accumulate("d", stats);
+  }
+
+  generatorStep() {
+    const { loss, classLossWeight } = this.family.defaults;
+    const stats = tf.tidy(() => {
+      // Fresh noise and fresh random labels, as in the SJTU report's generator step.
+      const { latent, labels } = this.noise("g");
+      const cost = this.gOptimizer.minimize(() => {
+        const outputs = this.discriminator.forward(this.generate(latent, labels), labels);
+        const total = LOSSES[loss].generator(outputs.logits);
+        return classLossWeight ? tf.add(total, tf.mul(classLoss(outputs.classLogits, labels), classLossWeight)) : total;
+      }, true, this.generatorVariables);
+      return tf.reshape(cost, [1]);
+    });
+    this.accumulate("g", stats);
+  }
+
+  // Running sums stay on the backend between reads, so a step never waits for its results.
+  accumulate(kind, stats) {
+    const sum = this.pending[kind];
+    this.pending[kind] = sum ? tf.add(sum, stats) : stats;
+    if (sum) tf.dispose([sum, stats]);
+    this.pending[`${kind}Count`] += 1;
+    this.counts[kind] += 1;
+  }
+
+  // The means since the last read, appended to the curves; null when no step ran.
+  async read() {
+    const { d, dCount, g, gCount } = this.pending;
+    if (!dCount && !gCount) return null;
+    const [dValues, gValues] = await Promise.all([d ? d.data() : null, g ? g.data() : null]);
+    tf.dispose([d, g]);
+    this.pending = { d: null, dCount: 0, g: null, gCount: 0 };
+    const last = (name) => this.curves[name].at(-1) ?? NaN;
+    const point = {
+      step: this.counts.g,
+      dLoss: dValues ? dValues[0] / dCount : last("dLoss"),
+      dReal: dValues ? dValues[1] / dCount : last("dReal"),
+      dFake: dValues ? dValues[2] / dCount : last("dFake"),
+      gLoss: gValues ? gValues[0] / gCount : last("gLoss"),
+    };
+    for (const [name, value] of Object.entries(point)) this.curves[name].push(value);
+    return point;
+  }
+
+  // The next real batch, from the epoch's shuffled order; an epoch's last partial batch is
+  // skipped, as the CLI's epochs drop it.
+  realBatch() {
+    const batch = this.options.batchSize;
+    const count = this.data.count;
+    if ((this.position % count) + batch > count) this.position += count - (this.position % count);
+    const epoch = Math.floor(this.position / count);
+    const offset = this.position % count;
+    let chunk = this.chunks.real;
+    if (!chunk || chunk.epoch !== epoch || chunk.batch !== batch || offset < chunk.start || offset + batch > chunk.end ||
+        (offset - chunk.start) % batch) {
+      disposeChunk(chunk);
+      chunk = this.chunks.real = this.realChunk(epoch, offset);
+    }
+    this.position += batch;
+    const index = (offset - chunk.start) / batch;
+    return { images: chunk.images[index], labels: tf.oneHot(chunk.labels[index], this.classes) };
+  }
+
+  // The next 50 real batches as one tensor each: TF.js's WASM backend slices in time that grows
+  // with the whole tensor (15 ms for a batch out of 50), so each batch is its own tensor.
+  realChunk(epoch, start) {
+    const batch = this.options.batchSize;
+    const order = this.order(epoch);
+    const batches = Math.min(CHUNK_STEPS, Math.floor((this.data.count - start) / batch));
+    const images = [];
+    const labels = [];
+    for (let index = 0; index < batches; index += 1) {
+      const pixels = new Float32Array(batch * this.pixels);
+      const names = new Int32Array(batch);
+      for (let row = 0; row < batch; row += 1) {
+        const image = order[start + index * batch + row];
+        const source = this.data.images.subarray(image * this.pixels, (image + 1) * this.pixels);
+        const target = row * this.pixels;
+        // Pixels to the generator's tanh range, [-1, 1], as trainer/sampling.py's to_model_range.
+        for (let pixel = 0; pixel < this.pixels; pixel += 1) pixels[target + pixel] = source[pixel] / 127.5 - 1;
+        names[row] = this.data.labels[image];
+      }
+      // Kept: a chunk is made inside a step's tidy, and outlives it.
+      images.push(tf.keep(tf.tensor4d(pixels, [batch, ...this.data.imageShape])));
+      labels.push(tf.keep(tf.tensor1d(names, "int32")));
+    }
+    return { epoch, batch, start, end: start + batches * batch, images, labels };
+  }
+
+  // The epoch's order of the training images, the same for a seed whenever it is asked for, so a
+  // resumed training sees the batches it would have seen.
+  order(epoch) {
+    if (this.orderCache?.epoch === epoch) return this.orderCache.order;
+    const random = mulberry32(this.options.seed * 7919 + epoch);
+    const order = new Int32Array(this.data.count).map((_, index) => index);
+    for (let index = order.length - 1; index > 0; index -= 1) {
+      const other = Math.floor(random() * (index + 1));
+      [order[index], order[other]] = [order[other], order[index]];
+    }
+    this.orderCache = { epoch, order };
+    return order;
+  }
+
+  // Latent vectors and one-hot labels for the next D ("d") or G ("g") step, drawn 50 steps at a
+  // time from a seed that depends only on the step, so a resumed training draws the same.
+  noise(kind) {
+    const batch = this.options.batchSize;
+    const step = this.counts[kind];
+    const index = Math.floor(step / CHUNK_STEPS);
+    let chunk = this.chunks[kind];
+    if (!chunk || chunk.index !== index || chunk.batch !== batch) {
+      disposeChunk(chunk);
+      // One tensor a step, as for the real batches (a slice of one would cost as much as all).
+      const seed = (row, salt) => (((this.options.seed * 1000003) ^ ((index * CHUNK_STEPS + row) * 4 + salt)) >>> 0);
+      const salt = kind === "g" ? 2 : 0;
+      chunk = this.chunks[kind] = {
+        index, batch,
+        latent: Array.from({ length: CHUNK_STEPS }, (_, row) => tf.keep(tf.randomNormal([batch, this.latentDim], 0, 1, "float32", seed(row, salt)))),
+        // D's fakes take the real batch's labels; only G's steps draw labels of their own.
+        labels: kind === "g" ? Array.from({ length: CHUNK_STEPS }, (_, row) => tf.keep(tf.randomUniform([batch], 0, this.classes, "int32", seed(row, salt + 1)))) : [],
+      };
+    }
+    const row = step % CHUNK_STEPS;
+    return { latent: chunk.latent[row], labels: kind === "g" ? tf.oneHot(chunk.labels[row], this.classes) : null };
+  }
+
+  // Images in [0, 1] for `latent` (Float32Array) and a label per sample.
+  async sample(latent, labels) {
+    const images = tf.tidy(() => {
+      const oneHot = tf.oneHot(tf.tensor1d(labels, "int32"), this.classes);
+      const output = this.generator.predict([tf.tensor2d(latent, [labels.length, this.latentDim]), oneHot]);
+      return tf.clipByValue(tf.div(tf.add(output, 1), 2), 0, 1);
+    });
+    const data = await images.data();
+    images.dispose();
+    return data;
+  }
+
+  // The fixed-noise grid: one row per label, `columns` samples each.
+  async grid(columns = 10) {
+    const labels = Int32Array.from({ length: this.classes * columns }, (_, index) => Math.floor(index / columns));
+    return this.sample(latentNoise(GRID_SEED, labels.length, this.latentDim), labels);
+  }
+
+  // The share of fresh samples the classifier names as the label they were drawn for.
+  async labelAccuracy(classifier) {
+    const labels = Int32Array.from({ length: this.classes * ACCURACY_SAMPLES_PER_LABEL }, (_, index) => index % this.classes);
+    const images = await this.sample(latentNoise(1 + this.curves.accuracy.length, labels.length, this.latentDim), labels);
+    const predicted = tf.tidy(() => classifier.execute(tf.tensor4d(images, [labels.length, ...this.data.imageShape])).argMax(-1));
+    const names = await predicted.data();
+    predicted.dispose();
+    const accuracy = names.reduce((agreed, name, index) => agreed + (name === labels[index]), 0) / labels.length;
+    this.curves.accuracyStep.push(this.counts.g);
+    this.curves.accuracy.push(accuracy);
+    return accuracy;
+  }
+
+  dispose() {
+    for (const chunk of Object.values(this.chunks)) disposeChunk(chunk);
+    tf.dispose([this.pending.d, this.pending.g, ...this.discriminator.variables]);
+    this.generator.dispose();
+    this.dOptimizer.dispose();
+    this.gOptimizer.dispose();
+  }
+}
+
+function disposeChunk(chunk) {
+  if (chunk) tf.dispose(Object.values(chunk).filter(Array.isArray).flat());
+}
+
+export { FAMILIES };

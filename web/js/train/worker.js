@@ -1,0 +1,263 @@
+// The training runs here, in a Web Worker, so the page stays responsive however long a step
+// takes. The page sends commands (start, pause, resume, single steps, options, save, download);
+// this posts back progress, the fixed-noise grid and the classifier's label accuracy.
+import { loadGraphModel, loadManifest } from "../models.js";
+import { modelArtifacts, writeBundle } from "../bundle.js";
+import { loadDataset } from "./data.js";
+import { FAMILIES, Training } from "./training.js";
+import { restore, saved, snapshot, trainingKey } from "./store.js";
+
+const VENDOR = new URL("../../vendor/", import.meta.url);
+const SLICE_MS = 100; // steps run between two looks at the message queue
+const REPORT_MS = 250; // the page's numbers and curves
+// The grid and the classifier's verdict on 500 fresh samples come at least this often apart, and
+// take at most a tenth of the time: on a software WebGL the verdict alone takes seconds.
+const VIEWS = { grid: 1000, accuracy: 4000 };
+const VIEW_SHARE = 0.1;
+
+// `holding`: a command is being carried out; the loop waits for it, `parked` between two slices.
+const state = { training: null, data: null, classifier: null, running: false, backend: null, holding: false, looping: false, parked: false };
+const pause = (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+const post = (message, transfer = []) => self.postMessage(message, transfer);
+
+async function loadTensorFlow() {
+  if (self.tf) return;
+  // Threads need cross-origin isolation (SharedArrayBuffer). TF.js 4.22's WASM backend then uses
+  // at most half of hardwareConcurrency threads, assuming two hardware threads per core, so a
+  // 2-core machine gets one; reporting twice the cores gives it one thread per core.
+  const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  if (threads > 1) Object.defineProperty(WorkerNavigator.prototype, "hardwareConcurrency", { get: () => 2 * threads });
+  await import(new URL("tf.min.js", VENDOR));
+  await import(new URL("tf-backend-wasm.min.js", VENDOR));
+  tf.wasm.setWasmPaths(VENDOR.href);
+  tf.wasm.setThreadsCount(threads);
+}
+
+async function useBackend(name) {
+  let ready = false;
+  try {
+    ready = await tf.setBackend(name);
+    await tf.ready();
+  } catch (error) {
+    ready = false;
+  }
+  if (!ready) throw new Error(`the ${name} backend cannot start in this browser; choose another backend`);
+  state.backend = name;
+}
+
+function checkBackend(model, backend) {
+  if (!FAMILIES[model].backends.includes(backend)) {
+    throw new Error(`${model} cannot train on ${backend.toUpperCase()}: TF.js 4.22's WASM backend has no gradient ` +
+      `for a convolution's filters (Conv2DBackpropFilter); choose WebGL or CPU, or the MLP model cgan`);
+  }
+}
+
+async function loadClassifier(dataset) {
+  try {
+    const manifest = await loadManifest(dataset);
+    return manifest.classifier ? await loadGraphModel(dataset, "classifier", manifest.classifier.weights) : null;
+  } catch (error) {
+    post({ type: "notice", message: `no label accuracy: the classifier of ${dataset} cannot be loaded (${error.message})` });
+    return null;
+  }
+}
+
+function backendInfo() {
+  const threads = state.backend === "wasm" ? tf.wasm.getThreadsCount() : null;
+  return { backend: state.backend, threads, isolated: self.crossOriginIsolated };
+}
+
+async function start({ options, backend, restoreKey }) {
+  await loadTensorFlow();
+  const record = restoreKey ? await saved.get(restoreKey) : null;
+  if (restoreKey && !record) throw new Error(`no saved training ${restoreKey} in this browser`);
+  const trainingOptions = record ? record.options : options;
+  checkBackend(trainingOptions.model, backend);
+  await useBackend(backend);
+  if (state.data?.name !== trainingOptions.dataset) {
+    state.data = null;
+    state.data = await loadDataset(trainingOptions.dataset, (fraction) => post({ type: "loading", fraction }));
+  }
+  state.training?.dispose();
+  state.training = null;
+  state.classifier?.dispose();
+  state.classifier = await loadClassifier(trainingOptions.dataset);
+  state.training = record ? await restore(record, state.data) : new Training(trainingOptions, state.data);
+  post({ type: "ready", ...backendInfo(), options: state.training.options, counts: state.training.counts,
+    curves: state.training.curves, labelNames: state.data.labelNames, imageShape: state.data.imageShape, restored: Boolean(record) });
+  await sendGrid();
+}
+
+// A backend change keeps the training: a snapshot in memory, the new backend, the same state.
+async function switchBackend(backend) {
+  const training = state.training;
+  checkBackend(training.options.model, backend);
+  const record = await snapshot(training);
+  const previous = state.backend;
+  training.dispose();
+  state.training = null;
+  try {
+    await useBackend(backend);
+  } catch (error) {
+    await useBackend(previous);
+    state.training = await restore(record, state.data);
+    throw error;
+  }
+  state.classifier?.dispose();
+  state.classifier = await loadClassifier(training.options.dataset);
+  state.training = await restore(record, state.data);
+  post({ type: "backend", ...backendInfo() });
+  await sendGrid();
+}
+
+async function sendGrid() {
+  const images = await state.training.grid();
+  post({ type: "grid", images, shape: state.data.imageShape, columns: 10, rows: state.data.labelNames.length }, [images.buffer]);
+}
+
+async function sendAccuracy() {
+  if (!state.classifier) return;
+  const value = await state.training.labelAccuracy(state.classifier);
+  post({ type: "accuracy", step: state.training.counts.g, value });
+}
+
+const meter = { started: 0, iterations: 0, images: 0 };
+
+// Reads the means (the one wait for the backend), then posts them, with the speed since the last report.
+async function report() {
+  const training = state.training;
+  const point = await training.read();
+  const now = performance.now();
+  const seconds = (now - meter.started) / 1000;
+  const speed = seconds > 0 ? { stepsPerSecond: meter.iterations / seconds, imagesPerSecond: meter.images / seconds } : {};
+  Object.assign(meter, { started: now, iterations: 0, images: 0 });
+  post({ type: "progress", point, counts: training.counts, epoch: training.epoch, ...speed, tensors: tf.memory().numTensors, running: state.running });
+  if (point && ![point.dLoss, point.gLoss].every(Number.isFinite)) {
+    state.running = false;
+    throw new Error(`the losses are not finite after ${training.counts.g} steps (D loss ${point.dLoss}, G loss ${point.gLoss}): ` +
+      `training is paused and nothing saved is touched; lower the learning rate and resume, or reload to continue the saved training`);
+  }
+}
+
+// Runs `view` when its time has come, and sets when it comes next.
+async function maybeShow(name, view, clock) {
+  const now = performance.now();
+  if (now < clock[name]) return;
+  await view();
+  const took = performance.now() - now;
+  clock[name] = performance.now() + Math.max(VIEWS[name], took / VIEW_SHARE - took);
+}
+
+async function loop() {
+  const clock = { report: 0, grid: performance.now() + VIEWS.grid, accuracy: performance.now() + VIEWS.accuracy };
+  Object.assign(meter, { started: performance.now(), iterations: 0, images: 0 });
+  let perSlice = 1;
+  state.looping = true;
+  while (state.running) {
+    const started = performance.now();
+    // WebGL only queues work, so a slice is counted in steps, sized from the last slice's time.
+    for (let index = 0; index < perSlice && state.running; index += 1) state.training.iterate();
+    meter.iterations += perSlice;
+    meter.images += perSlice * state.training.options.batchSize * state.training.options.dSteps;
+    const now = performance.now();
+    if (now - clock.report >= REPORT_MS) {
+      await report();
+      clock.report = performance.now();
+      perSlice = Math.max(1, Math.min(100, Math.round(perSlice * SLICE_MS / Math.max(1, clock.report - started))));
+    }
+    await maybeShow("grid", sendGrid, clock);
+    await maybeShow("accuracy", sendAccuracy, clock);
+    state.parked = true; // let pause and the other commands in
+    do await pause(0);
+    while (state.holding);
+    state.parked = false;
+  }
+  state.looping = false;
+}
+
+async function download() {
+  const training = state.training;
+  const accuracy = training.curves.accuracy.at(-1);
+  const { model, dataset } = training.options;
+  const name = `${dataset}-${model}-browser-${training.counts.g}`;
+  const manifest = {
+    name, dataset, model, run: "trained in the browser (web/train.html)", epoch: Number(training.epoch.toFixed(2)),
+    steps: { ...training.counts }, conditional: true, label_names: state.data.labelNames, latent_dim: training.latentDim,
+    image_shape: state.data.imageShape, channels: state.data.imageShape[2], output_range: [-1, 1], quantization: "none",
+    inputs: ["latent", "label"], format: "layers-model", ...(accuracy === undefined ? {} : { metrics: { label_accuracy: accuracy } }),
+    classifier_from: dataset,
+  };
+  post({ type: "download", text: await writeBundle(manifest, await modelArtifacts(training.generator)), fileName: `${name}.ganvas.json` });
+}
+
+const COMMANDS = {
+  start: async (message) => {
+    state.running = false;
+    await start(message);
+    if (message.run) COMMANDS.resume();
+  },
+  pause: async () => {
+    state.running = false;
+    // The steps since the last report and grid: the page shows where the training stopped.
+    await report();
+    await sendGrid();
+  },
+  resume: async () => {
+    if (state.running) return;
+    state.running = true;
+    post({ type: "state", running: true });
+    loop().catch((error) => {
+      state.looping = false;
+      fail(error);
+    });
+  },
+  step: async ({ kind }) => {
+    if (kind === "d") state.training.discriminatorStep();
+    else state.training.generatorStep();
+    await report();
+    await sendGrid();
+  },
+  options: async ({ changes }) => state.training.setOptions(changes),
+  backend: async ({ backend }) => {
+    const wasRunning = state.running;
+    state.running = false;
+    await switchBackend(backend);
+    if (wasRunning) COMMANDS.resume();
+  },
+  save: async () => {
+    const record = await snapshot(state.training);
+    await saved.put(record);
+    post({ type: "saved", key: record.key, savedAt: record.savedAt, counts: record.counts });
+  },
+  discard: async ({ key }) => {
+    await saved.remove(key);
+  },
+  download,
+  memory: async () => post({ type: "memory", tensors: tf.memory().numTensors }),
+};
+
+function fail(error) {
+  state.running = false;
+  post({ type: "error", message: error.message ?? String(error) });
+  post({ type: "state", running: false });
+}
+
+// One command at a time, in order: a save never sees half a step.
+let queue = Promise.resolve();
+self.onmessage = ({ data: message }) => {
+  queue = queue.then(async () => {
+    const wasRunning = state.running;
+    state.holding = true;
+    while (state.looping && !state.parked) await pause(1);
+    try {
+      if (!COMMANDS[message.type]) throw new Error(`unknown command ${message.type}`);
+      if (!state.training && !["start", "discard"].includes(message.type)) throw new Error("start a training first");
+      await COMMANDS[message.type](message);
+    } catch (error) {
+      fail(error);
+    }
+    state.holding = false;
+    if (wasRunning && !state.running) post({ type: "state", running: false });
+    post({ type: "done", command: message.type });
+  });
+};
