@@ -227,3 +227,63 @@ def test_a_missing_or_damaged_data_file_is_named_and_nothing_trains(chromium, tm
         assert page.is_visible("#error")
         assert not read(page, "window.ganvasTrain.running")
         page.close()
+
+
+def test_non_finite_losses_pause_the_training_with_a_message_and_keep_the_save(chromium, site):
+    """A saved training whose generator weights were damaged (NaN): it continues, its losses are
+    not finite, and the page pauses with a message instead of training on, the save untouched."""
+    context = chromium.new_context()
+    page = open_training(chromium, site, "?model=cgan&backend=wasm", context=context)
+    start(page, batch_size=16)
+    train_until(page, 10)
+    pause(page)
+    page.click("#save")
+    page.wait_for_function("window.ganvasTrain.saved")
+    damage = """new Promise((resolve, reject) => {
+      const open = indexedDB.open("ganvas", 1);
+      open.onsuccess = () => {
+        const store = open.result.transaction("trainings", "readwrite").objectStore("trainings");
+        const get = store.get("mnist/cgan");
+        get.onsuccess = () => {
+          const record = get.result;
+          new Float32Array(record.generator.weightData).fill(NaN);
+          const put = store.put(record);
+          put.onsuccess = () => resolve(record.counts);
+          put.onerror = reject;
+        };
+      };
+    })"""
+    counts = page.evaluate(damage)
+    page.reload()
+    page.wait_for_function("window.ganvasTrain.started")
+    page.click("#continue")
+    page.wait_for_function("window.ganvasTrain.ready")
+    page.click("#resume")
+    page.wait_for_function("window.ganvasTrain.error", timeout=60000)
+    assert "not finite" in read(page, "window.ganvasTrain.error") and page.is_visible("#error")
+    page.wait_for_function("!window.ganvasTrain.running")
+    assert not page.is_disabled("#resume")
+    # The damaged save is refused again rather than written over with more NaN.
+    page.click("#save")
+    page.wait_for_function("window.ganvasTrain.lastCommand === 'save'")
+    assert "not finite" in read(page, "window.ganvasTrain.error")
+    assert page.evaluate(damage.replace("new Float32Array(record.generator.weightData).fill(NaN);", "")) == counts
+    page.close()
+    context.close()
+
+
+def test_switching_the_backend_keeps_the_training(chromium, site):
+    page = open_training(chromium, site, "?model=cgan&backend=wasm")
+    start(page, batch_size=16)
+    train_until(page, 10)
+    pause(page)
+    before, before_grid = read(page, "window.ganvasTrain.counts"), grid(page)
+    draws = read(page, "window.ganvasTrain.gridDraws")
+    page.select_option("#backend", "cpu")
+    page.wait_for_function(f"window.ganvasTrain.backend === 'cpu' && window.ganvasTrain.gridDraws > {draws}")
+    assert read(page, "window.ganvasTrain.counts") == before
+    np.testing.assert_allclose(grid(page), before_grid, atol=1e-5)
+    page.click("#resume")
+    train_until(page, before["g"] + 5)
+    assert read(page, "window.ganvasTrain.error") is None
+    page.close()

@@ -56,9 +56,10 @@ export async function snapshot(training) {
     training.dOptimizer.getWeights().then(tensorValues),
     training.gOptimizer.getWeights().then(tensorValues),
   ]);
-  const finite = values[1].every(({ data }) => data.every(Number.isFinite));
-  if (!finite) throw new Error("the discriminator's weights are not finite; the last saved training is kept");
   const [generator, discriminator, dOptimizer, gOptimizer] = values;
+  // A training gone to NaN is not saved over the last good one.
+  const finite = new Float32Array(generator.weightData).every(Number.isFinite) && discriminator.every(({ data }) => data.every(Number.isFinite));
+  if (!finite) throw new Error("the networks' weights are not finite, so they are not saved: the training saved before is kept");
   return {
     key: trainingKey(training.options), version: VERSION, savedAt: new Date().toISOString(),
     options: training.options, counts: { ...training.counts }, position: training.position, curves: training.curves,
