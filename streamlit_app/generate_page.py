@@ -1,7 +1,7 @@
 """Generate: samples per label from any kept epoch, and morphs between two labels or two seeds.
 
 Noise comes from `trainer.sampling.latent_noise`, so a seed here gives the same images as
-`python -m trainer sample --seed`.
+`python -m trainer sample --seed` and the page's `?seed=`.
 """
 
 import io

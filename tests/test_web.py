@@ -16,30 +16,6 @@ WEB = ROOT / "web"
 pytestmark = pytest.mark.skipif(not (WEB / "vendor" / "tf.min.js").exists(), reason="run the set-up: web/vendor is empty")
 
 
-def latent_noise(seed: int, count: int, size: int) -> np.ndarray:
-    """web/js/sampling.js's latentNoise in Python: mulberry32, then Box-Muller."""
-    state = seed & 0xFFFFFFFF
-
-    def imul(a, b):
-        return (a * b) & 0xFFFFFFFF
-
-    def random():
-        nonlocal state
-        state = (state + 0x6D2B79F5) & 0xFFFFFFFF
-        value = imul(state ^ (state >> 15), state | 1)
-        value ^= (value + imul(value ^ (value >> 7), value | 61)) & 0xFFFFFFFF
-        return ((value ^ (value >> 14)) & 0xFFFFFFFF) / 4294967296
-
-    values = np.zeros(count * size, np.float32)
-    for index in range(0, len(values), 2):
-        radius = np.sqrt(-2 * np.log(1 - random()))
-        angle = 2 * np.pi * random()
-        values[index] = radius * np.cos(angle)
-        if index + 1 < len(values):
-            values[index + 1] = radius * np.sin(angle)
-    return values.reshape(count, size)
-
-
 @pytest.fixture(scope="module")
 def chromium():
     with browser() as instance:
@@ -93,9 +69,9 @@ def test_page_loads_without_errors_and_every_label_draws(chromium):
         assert page.problems == []
 
 
-def test_browser_pixels_match_the_python_generator(chromium, tmp_path):
+def test_a_seed_draws_the_same_images_on_the_page_and_with_trainer_sample(chromium, tmp_path):
     from export.tfjs import export_run
-    from trainer.sampling import load_generator
+    from trainer.__main__ import main
 
     run = train(tmp_path / "runs", "--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50",
                 "--model", "cdcgan", "--epochs", "1", run_name="digits")
@@ -104,10 +80,9 @@ def test_browser_pixels_match_the_python_generator(chromium, tmp_path):
     export_run(run, "digits", site, quantize="none", classifiers_dir=tmp_path, log=lambda *_: None)
     with serve(site) as url:
         browser_images = samples(open_page(chromium, url, "?model=digits&label=4&seed=11")).reshape(20, 28, 28, 1)
-    generator, config = load_generator(run)
-    latent = latent_noise(11, 20, config.latent_dim)
-    label = np.eye(10, dtype=np.float32)[[4] * 20]
-    python_images = (np.asarray(generator({"latent": latent, "label": label})) + 1) / 2
+    # One noise generator for both (trainer.sampling.latent_noise is web/js/sampling.js's).
+    assert main(["sample", "--run", str(run), "--label", "4", "--n", "20", "--seed", "11", "--out", str(tmp_path / "fours.npy")]) == 0
+    python_images = np.load(tmp_path / "fours.npy").astype(np.float32)
     assert np.abs(browser_images - python_images).max() < 1e-3
 
 

@@ -1,7 +1,7 @@
 """Drawing samples from a generator: the fixed-noise grid of every epoch, and `trainer sample`.
 
-Noise comes from stateless random ops keyed by a seed, so the same seed gives the same images
-in a training run, on the command line, and in the app.
+Noise is the pages' (web/js/sampling.js), so a seed draws the same images in a training run, on
+the command line, in the app and in the browser.
 """
 
 from __future__ import annotations
@@ -19,11 +19,32 @@ from trainer.rundir import RunDirectory, RunError
 GRID_COLUMNS = 10
 
 
+# mulberry32's step: its state after k draws is seed + k times this, modulo 2**32.
+MULBERRY32_INCREMENT = 0x6D2B79F5
+UINT32 = np.uint64(0xFFFFFFFF)
+
+
+def uniform_draws(seed: int, count: int) -> np.ndarray:
+    """The first `count` numbers in [0, 1) of mulberry32 seeded with `seed`, as web/js/sampling.js
+    draws them; each draw depends only on its position, so all are computed at once."""
+    value = (np.uint64(seed & 0xFFFFFFFF) + np.arange(1, count + 1, dtype=np.uint64) * np.uint64(MULBERRY32_INCREMENT)) & UINT32
+    value = ((value ^ (value >> np.uint64(15))) * (value | np.uint64(1))) & UINT32
+    value ^= (value + (((value ^ (value >> np.uint64(7))) * (value | np.uint64(61))) & UINT32)) & UINT32
+    return ((value ^ (value >> np.uint64(14))) & UINT32) / 4294967296.0
+
+
 def latent_noise(seed: int, count: int, latent_dim: int, scale: float = 1.0) -> tf.Tensor:
-    """Training's noise, N(0, 1), times `scale`. Below 1 gives cleaner, more typical images (the
-    truncation trick's idea, Brock et al. 2019); above 1 more varied ones, which a classifier
-    trained on synthetic images can use: they cover more of the awkward real digits."""
-    return scale * tf.random.stateless_normal((count, latent_dim), seed=(seed, 0x5A3))
+    """Training's noise, N(0, 1), times `scale`: the pages' latentNoise (mulberry32, then
+    Box-Muller), so that a seed means the same images everywhere. A `scale` below 1 gives cleaner,
+    more typical images (the truncation trick's idea, Brock et al. 2019); above 1 more varied ones,
+    which a classifier trained on synthetic images can use: they cover more of the awkward digits."""
+    size = count * latent_dim
+    pairs = (size + 1) // 2
+    draws = uniform_draws(seed, 2 * pairs).reshape(pairs, 2)
+    radius = np.sqrt(-2 * np.log(1 - draws[:, 0]))
+    angle = 2 * np.pi * draws[:, 1]
+    values = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1).ravel()[:size].astype(np.float32)
+    return tf.constant(scale * values.reshape(count, latent_dim), tf.float32)
 
 
 def grid_inputs(config: TrainConfig):

@@ -1,5 +1,6 @@
 // Latent noise from a seed, identical on every machine (mulberry32 and Box-Muller, so a grid can be
-// shared by URL), and running the generator and the classifier.
+// shared by URL, and the same as trainer/sampling.py's latent_noise, so a seed draws the same images
+// in `trainer sample`, the app and both pages), and running the generator and the classifier.
 
 export function mulberry32(seed) {
   let state = seed >>> 0;
