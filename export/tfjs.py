@@ -24,7 +24,7 @@ import numpy as np
 
 from export.model_index import update_index
 from trainer.classifier import Classifier
-from trainer.models import get_family
+from trainer.models import is_conditional
 from trainer.rundir import RunDirectory, RunError, atomic_write, read_json
 from trainer.sampling import latent_noise, load_generator_and_epoch
 
@@ -121,7 +121,7 @@ def weight_files(model_dir: Path) -> dict:
 
 def check_generator(generator, config, model_dir: Path, quantize: str, classifier: Classifier | None, log) -> dict:
     """Compare TF.js with Keras on fixed inputs; raise ExportError when they disagree too much."""
-    conditional = get_family(config.model).CONDITIONAL
+    conditional = is_conditional(config.model)
     count = CHECK_SAMPLES if (quantize != "none" and classifier) else 64
     num_classes = len(config.label_names)
     labels = np.arange(count) % num_classes
@@ -196,10 +196,10 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
         generator_check = check_generator(generator, config, staging / "generator", quantize, classifier, log)
         manifest = dict(
             name=name, dataset=public_dataset_name(config.dataset), model=config.model, run=run.path.name,
-            epoch=epoch, conditional=get_family(config.model).CONDITIONAL,
+            epoch=epoch, conditional=is_conditional(config.model),
             label_names=config.label_names, latent_dim=config.latent_dim, image_shape=config.image_shape,
             channels=config.image_shape[-1], output_range=config.output_range, quantization=quantize,
-            inputs=["latent", "label"] if get_family(config.model).CONDITIONAL else ["latent"],
+            inputs=["latent", "label"] if is_conditional(config.model) else ["latent"],
             metrics=metrics, check=generator_check,
             generator=dict(path="generator/model.json", weights=weight_files(staging / "generator")),
         )

@@ -13,7 +13,7 @@ fi
 # Four epochs fit in 2.7 minutes on a 2-core Zen 3 (six look a little cleaner but take four minutes
 # there). Short training ends wherever the last steps' swings leave it (one seed 95.8 % label
 # accuracy, another 98.7 % on a Zen 4); sampling from an average of the last hundred or so steps'
-# weights gives 98.3-98.6 % for all three seeds measured (README, "The main job's moving average").
+# weights gives 98.3-98.6 % for all three seeds measured (docs/recipes.md).
 printf '\n== training the default MNIST generator (runs/mnist-demo, about 3 minutes)\n'
 $py -m trainer train --dataset mnist --model cdcgan --epochs 4 --average-decay 0.99 --run-name mnist-demo --overwrite "$@"
 printf '\n== scoring it\n'

@@ -13,7 +13,7 @@ import streamlit as st
 
 from streamlit_app import common
 from streamlit_app import runs as run_files
-from trainer.models import FAMILIES, UNCONDITIONAL_FAMILIES
+from trainer.models import FAMILIES
 from trainer.rundir import RunError, classifier_dir, read_json
 
 st.title("Classifier")
@@ -135,7 +135,7 @@ def synthetic_section():
     left, middle, right, far_right = st.columns(4)
     sizes = left.text_input("Training set sizes", "10000", help="comma separated, e.g. 30000,60000")
     epochs = middle.number_input("LeNet epochs per set", min_value=1, max_value=50, value=5,
-                                 help="as `trainer tstr --epochs` (default 5, as in the README's tables)")
+                                 help="as `trainer tstr --epochs` (default 5, as in docs/recipes.md's tables)")
     scale = right.number_input("Noise scale", min_value=0.0, max_value=3.0, value=1.0, step=0.1,
                                help="as `trainer tstr --noise-scale`: above 1 draws more varied synthetic images")
     hardest_of = far_right.number_input(
@@ -144,8 +144,8 @@ def synthetic_section():
              "discriminator finds hardest to name; needs a run trained with a class head")
     sizes = sizes.replace(" ", "")
     problem = None
-    if config.model in UNCONDITIONAL_FAMILIES:
-        conditional = ", ".join(name for name in FAMILIES if name not in UNCONDITIONAL_FAMILIES)
+    if config.model in FAMILIES and not FAMILIES[config.model].conditional:
+        conditional = ", ".join(family.name for family in FAMILIES.values() if family.conditional)
         problem = (f"{config.model} is unconditional: its images have no labels to train a classifier on; "
                    f"use a conditional run ({conditional}).")
     elif not all(size.isdigit() and int(size) > 0 for size in sizes.split(",")):

@@ -25,7 +25,7 @@ import tensorflow as tf  # noqa: E402
 
 from trainer.config import MAX_SEED  # noqa: E402
 from trainer.images import grid, png_bytes  # noqa: E402
-from trainer.models import get_family  # noqa: E402
+from trainer.models import is_conditional  # noqa: E402
 from trainer.sampling import checkpoint_epochs, generate, latent_noise, parse_label  # noqa: E402
 
 run = RunDirectory(path)
@@ -46,7 +46,7 @@ try:
 except (RunError, OSError, ValueError, tf.errors.OpError) as error:
     st.error(f"Cannot load this generator: {error}")
     st.stop()
-conditional = get_family(config.model).CONDITIONAL
+conditional = is_conditional(config.model)
 # Downloads from different checkpoints get different names.
 stem_prefix = name if epoch is None else f"{name}-epoch{epoch}"
 labels = list(config.label_names)

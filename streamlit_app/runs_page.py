@@ -74,7 +74,7 @@ def start_form(existing):
                                  help="folder: a folder of class subfolders, PATH/<label>/<image>")
         folder = left.text_input("Folder (for the folder data set)", placeholder="/path/to/images")
         model = left.selectbox("Model family", list(FAMILIES),
-                               format_func=lambda name: f"{name}: {FAMILIES[name][1]}")
+                               format_func=lambda name: f"{name}: {FAMILIES[name].description}")
         epochs = middle.number_input("Epochs", min_value=1, value=10)
         batch_size = middle.number_input("Batch size (0: the family's)", min_value=0, value=0)
         lr = middle.number_input("Learning rate (0: the family's)", min_value=0.0, value=0.0, format="%.5f",
@@ -82,19 +82,19 @@ def start_form(existing):
         average_decay = middle.number_input("Average G's weights, decay (0: off)", min_value=0.0, max_value=0.9999,
                                             value=0.0, format="%.4f", step=0.001,
                                             help="sample from a moving average of the generator's weights; "
-                                                 "the README's longer recipes use 0.999")
+                                                 "docs/recipes.md's longer recipes use 0.999")
         width = middle.number_input("Generator width (cdcgan)", min_value=1, max_value=4, value=1,
                                     help="2 doubles the generator's channels: better images, slower training")
         discriminator_width = middle.number_input("Discriminator width (cdcgan)", min_value=1, max_value=4, value=1,
                                                   help="2 doubles the discriminator's channels: slower training; "
-                                                       "the README's synthetic-data recipes use it")
+                                                       "docs/recipes.md's synthetic-data recipes use it")
         mode_seeking = middle.number_input("Mode-seeking weight (0: off)", min_value=0.0, value=0.0, step=0.5,
                                            help="more varied samples, a better data set to train a classifier "
-                                                "on; the README's synthetic-data recipes use 1 for MNIST "
+                                                "on; docs/recipes.md's synthetic-data recipes use 1 for MNIST "
                                                 "and 0.5 for Fashion-MNIST")
         twin_head = middle.checkbox("Twin class head (cdcgan)",
                                     help="TAC-GAN: samples spread over each class as real ones do rather than "
-                                         "only its easiest; with mode seeking, the README's synthetic-data recipe")
+                                         "only its easiest; with mode seeking, docs/recipes.md's synthetic-data recipe")
         d_steps = right.number_input("Discriminator steps (0: the family's)", min_value=0, value=0,
                                      help="Metropolia thesis: 5 D steps per G step")
         g_steps = right.number_input("Generator steps (0: the family's)", min_value=0, value=0,

@@ -466,12 +466,6 @@ def test_train_on_synthetic_is_not_offered_for_an_unconditional_run(tmp_path, mo
     assert next(button for button in app.button if button.label == "Run it").disabled
 
 
-def test_the_app_knows_which_families_are_unconditional_without_tensorflow():
-    from trainer.models import FAMILIES, UNCONDITIONAL_FAMILIES, get_family
-
-    assert set(UNCONDITIONAL_FAMILIES) == {name for name in FAMILIES if not get_family(name).CONDITIONAL}
-
-
 def test_resuming_a_finished_run_asks_for_more_epochs(tmp_path):
     # Resume, as the page offers it for a finished run, started a trainer that found nothing to
     # do: "Resuming" and then the same run, its last update moved.

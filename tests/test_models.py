@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from trainer.models import FAMILIES, get_family
+from trainer.models import FAMILIES, get_family, is_conditional
 
 
 def trainable_parameters(model):
@@ -35,14 +35,18 @@ def test_family_shapes_and_output_range(name):
     shape = (32, 32, 3) if name == "dcgan" else (28, 28, 1)
     generator = family.build_generator(16, shape, 10)
     discriminator = family.build_discriminator(shape, 10)
+    # The registry, which the app and the CLI read without TensorFlow, says what the layers take.
+    takes_labels = is_conditional(name)
+    assert sorted(tensor.name for tensor in generator.inputs) == (["label", "latent"] if takes_labels else ["latent"])
+    assert sorted(tensor.name for tensor in discriminator.inputs) == (["image", "label"] if takes_labels else ["image"])
     inputs = {"latent": np.random.normal(size=(4, 16)).astype("float32")}
-    if family.CONDITIONAL:
+    if takes_labels:
         inputs["label"] = np.eye(10, dtype="float32")[:4]
     images = np.asarray(generator(inputs, training=False))
     assert images.shape == (4, *shape)
     low, high = {"tanh": (-1, 1), "sigmoid": (0, 1)}[family.OUTPUT_ACTIVATION]
     assert images.min() >= low and images.max() <= high
-    d_inputs = {"image": images, **({"label": inputs["label"]} if family.CONDITIONAL else {})}
+    d_inputs = {"image": images, **({"label": inputs["label"]} if takes_labels else {})}
     assert np.asarray(discriminator(d_inputs, training=False)).shape == (4, 1)
 
 

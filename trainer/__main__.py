@@ -193,7 +193,7 @@ def sample(args) -> int:
     import numpy as np
 
     from trainer.images import grid, save_png
-    from trainer.models import get_family
+    from trainer.models import is_conditional
     from trainer.sampling import generate, latent_noise, load_generator, parse_label
 
     require_at_least(args, 1, "n")
@@ -203,7 +203,7 @@ def sample(args) -> int:
     if Path(args.out).is_dir():  # found before drawing, not when the file cannot replace it
         raise UserError(f"--out {args.out} is a folder; name a file, FILE.png or FILE.npy")
     generator, config = load_generator(resolve_run(args.run, args.runs_dir), args.epoch)
-    conditional = get_family(config.model).CONDITIONAL
+    conditional = is_conditional(config.model)
     if args.label is not None and not conditional:
         raise UserError(f"{config.model} is unconditional: leave out --label")
     if conditional and args.label is None:
@@ -286,14 +286,14 @@ def evaluate(args) -> int:
 
 def synth(args) -> int:
     start_tensorflow()
-    from trainer.models import get_family
+    from trainer.models import is_conditional
     from trainer.synthetic import check_destination, synthetic_dataset, write_dataset
 
     require_at_least(args, 1, "n")
     check_destination(args.out)
     generator, config, discriminator, _ = load_for_drawing(resolve_run(args.run, args.runs_dir), args)
     classes = len(config.label_names)
-    conditional = get_family(config.model).CONDITIONAL  # if not, synthetic_dataset says why it cannot
+    conditional = is_conditional(config.model)  # if not, synthetic_dataset says why it cannot
     if conditional and args.n < classes:  # a labelled data set with labels missing would reload without them
         raise UserError(f"--n must be at least {classes}: one image of each label")
     if conditional and args.n % classes:
@@ -393,7 +393,7 @@ def add_hardest_of_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hardest-of", type=int, default=1, metavar="K",
                         help="draw K times the images and keep, per label, those the run's discriminator "
                              "finds hardest to name yet still names right (needs a run with a class head; "
-                             "default: 1, plain draws as in the Sony thesis; the README's MNIST recipe uses 5)")
+                             "default: 1, plain draws as in the Sony thesis; docs/recipes.md's MNIST recipe uses 5)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from trainer import data
 from trainer.classifier import Classifier, to_unit_float
-from trainer.models import get_family
+from trainer.models import is_conditional
 from trainer.sampling import generate, latent_noise
 
 DIVERSITY_SAMPLES = 200  # per class: pairwise distances grow with the square
@@ -77,7 +77,7 @@ class Evaluator:
 
     def __init__(self, config, classifier: Classifier, count: int = 10000, seed: int = 0):
         self.config, self.classifier, self.count, self.seed = config, classifier, count, seed
-        self.conditional = get_family(config.model).CONDITIONAL
+        self.conditional = is_conditional(config.model)
         self.num_classes = len(config.label_names)
         rng = np.random.default_rng(seed)
         test = real_reference(config, "test")

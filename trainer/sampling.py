@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from trainer.config import TrainConfig
 from trainer.images import to_unit_range
-from trainer.models import build_discriminator, build_generator, get_family
+from trainer.models import build_discriminator, build_generator, is_conditional
 from trainer.rundir import RunDirectory, RunError
 
 GRID_COLUMNS = 10
@@ -51,7 +51,7 @@ def grid_inputs(config: TrainConfig):
     """Fixed noise for the per-epoch grid, as in the SJTU report: ten latent vectors, reused on
     every row, and row r asks for label r, so a column shows one "style" across all labels."""
     num_classes = len(config.label_names)
-    rows = num_classes if get_family(config.model).CONDITIONAL else 10
+    rows = num_classes if is_conditional(config.model) else 10
     latent = latent_noise(config.seed, GRID_COLUMNS, config.latent_dim)
     latent = tf.tile(latent, (rows, 1))
     labels = np.repeat(np.arange(rows), GRID_COLUMNS) % num_classes
@@ -61,7 +61,7 @@ def grid_inputs(config: TrainConfig):
 def generate(generator, config: TrainConfig, latent, one_hot_labels, batch: int = 1000) -> np.ndarray:
     """Images in [0, 1], shape (N, H, W, C), whatever the generator's output activation. Drawn
     `batch` at a time: the generator's activations for 100,000 images at once took 14 GB."""
-    conditional = get_family(config.model).CONDITIONAL
+    conditional = is_conditional(config.model)
     images = []
     for start in range(0, len(latent), batch):
         inputs = {"latent": latent[start:start + batch]}

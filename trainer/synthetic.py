@@ -19,7 +19,7 @@ from trainer import data
 from trainer.classifier import train_classifier
 from trainer.images import png_bytes
 from trainer.metrics import generate_balanced, real_reference
-from trainer.models import FAMILIES, get_family
+from trainer.models import FAMILIES, is_conditional
 from trainer.rundir import RunError, atomic_write
 from trainer.sampling import to_model_range
 
@@ -32,15 +32,15 @@ def synthetic_dataset(generator, config, count: int, seed: int, noise_scale: flo
     discriminator keeps the ones its class head finds hardest to name while still naming the
     asked label. Why: the class loss makes fakes typical of their label, so a LeNet trained on
     plain draws never meets the awkward real digits that shape its decision boundaries; the class
-    head, trained on the real images, knows which fakes lie near those boundaries. On the README's
+    head, trained on the real images, knows which fakes lie near those boundaries. In docs/recipes.md's
     MNIST recipe, K = 5 took the train-on-synthetic gap from 0.88 points to 0.17 (30,000 images,
     mean of three LeNet seeds). K = 1 gives exactly the plain draw of the same seed."""
-    if not get_family(config.model).CONDITIONAL:
+    if not is_conditional(config.model):
         raise RunError(f"{config.model} is unconditional: its images have no labels to make a labelled data set "
                        f"of; use a conditional run (cdcgan, cgan or cdcgan-sony)")
     if hardest_of > 1:
         if not config.class_loss_weight:
-            why = "--class-loss-weight 0" if "class_loss_weight" in FAMILIES[config.model][2] else config.model
+            why = "--class-loss-weight 0" if "class_loss_weight" in FAMILIES[config.model].options else config.model
             raise RunError(f"--hardest-of needs a discriminator with a class head: this run was trained without "
                            f"one ({why}); leave --hardest-of out")
         if discriminator is None:

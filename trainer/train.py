@@ -27,7 +27,7 @@ import tensorflow as tf
 from trainer.config import TrainConfig
 from trainer.images import grid, save_png
 from trainer.models import (OUTPUT_RANGES, build_discriminator, build_generator, check_family_options,
-                            check_image_shape, get_family)
+                            check_image_shape, get_family, is_conditional)
 from trainer.rundir import RunDirectory, RunError, save_model
 from trainer.sampling import generate, grid_inputs, to_model_range
 
@@ -61,7 +61,7 @@ def mode_seeking_loss(images, latent):
     (see `_replica_step`), and G minimises 1 / (image distance / noise distance) over the pairs.
     A generator that maps different noise to the same image, as GANs drift towards, pays for it.
     Why here: the class loss makes digits typical of their label, and a classifier trained on
-    typical digits alone misses the real test set's odd ones (the README's train-on-synthetic)."""
+    typical digits alone misses the real test set's odd ones (docs/recipes.md's train-on-synthetic)."""
     pairs = images.shape[0] // 2
     images = tf.cast(images, tf.float32)
     image_distance = tf.reduce_mean(tf.abs(images[:pairs] - images[pairs:2 * pairs]), axis=[1, 2, 3])
@@ -133,7 +133,7 @@ class GANTrainer:
                  strategy: tf.distribute.Strategy | None = None):
         self.config, self.run, self.log, self.evaluator = config, run, log, evaluator
         self.family = get_family(config.model)
-        self.conditional = self.family.CONDITIONAL
+        self.conditional = is_conditional(config.model)
         self.num_classes = len(config.label_names)
         self.discriminator_loss, self.generator_loss = LOSSES[config.loss]
         self.strategy = strategy if strategy is not None else distribution_strategy(config)

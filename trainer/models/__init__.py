@@ -1,7 +1,7 @@
 """GAN families: each module is a small file of layer definitions with the same interface.
 
-A family module defines
-- `CONDITIONAL`: whether both networks take the label;
+A family is listed in FAMILIES below (its name, module, whether it is conditional, a line of
+description and the options it takes), and its module defines
 - optionally `IMAGE_SIZE_RULE`: (multiple, example) for families that need square images whose
   side is a multiple of `multiple`;
 - `OUTPUT_ACTIVATION`: "tanh" (images in [-1, 1]) or "sigmoid" (images in [0, 1]);
@@ -12,7 +12,7 @@ A family module defines
 - optionally `generator_layout` in DEFAULTS: the current arrangement of the generator's layers;
   `build_generator(..., layout=L)` builds an earlier one for runs that were written with it.
 
-The options only some families have are listed with each family in FAMILIES below. With
+With
 "class_loss_weight", `build_discriminator(..., class_head=True)` returns [logits, class logits]
 for the auxiliary classification loss, and with "twin_class_head" (`twin_head=True`) as well
 [logits, class logits, twin class logits] (TAC-GAN); with "generator_width",
@@ -26,6 +26,7 @@ user can feed a mixture of two labels and morph between them.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 from trainer.config import ADDED_LATER
@@ -36,19 +37,26 @@ from trainer.config import ADDED_LATER
 FAMILY_OPTIONS = ("class_loss_weight", "generator_width", "discriminator_width", "twin_class_head")
 NEUTRAL_VALUES = {**ADDED_LATER, "twin_class_head": False}
 
-# Name on the command line → (module, one line for --help, its FAMILY_OPTIONS). Kept here, free
-# of TensorFlow, so that `--help`, argument checks and the app's start form answer at once.
-FAMILIES = {
-    "cdcgan": ("cdcgan", "default: fast conditional conv GAN for CPU and browser", FAMILY_OPTIONS),
-    "cgan": ("cgan", "MLP conditional GAN of the SJTU report (Dense 128, batch 150)", ()),
-    "cdcgan-sony": ("cdcgan_sony", "conditional DCGAN of the Sony thesis (Tables 5.1, 5.2)", ()),
-    "dcgan": ("dcgan", "unconditional RGB DCGAN of the Sony thesis (Tables 5.3, 5.4)", ()),
-    "gan": ("gan", "unconditional MLP GAN (Goodfellow et al. 2014 style)", ()),
-}
 
-# The families whose modules say CONDITIONAL = False, for the app's pages that never load TensorFlow
-# (tests/test_app.py holds the two equal).
-UNCONDITIONAL_FAMILIES = ("dcgan", "gan")
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """A GAN family as the command line, the app and the exports know it, free of TensorFlow, so
+    that `--help`, argument checks and the app's pages answer at once."""
+
+    name: str  # on the command line and in config.json
+    module: str  # its layer definitions, trainer/models/<module>.py
+    conditional: bool  # whether both networks take the label
+    description: str  # one line for --help and the app's start form
+    options: tuple[str, ...] = ()  # the FAMILY_OPTIONS it takes
+
+
+FAMILIES = {family.name: family for family in (
+    Family("cdcgan", "cdcgan", True, "default: fast conditional conv GAN for CPU and browser", FAMILY_OPTIONS),
+    Family("cgan", "cgan", True, "MLP conditional GAN of the SJTU report (Dense 128, batch 150)"),
+    Family("cdcgan-sony", "cdcgan_sony", True, "conditional DCGAN of the Sony thesis (Tables 5.1, 5.2)"),
+    Family("dcgan", "dcgan", False, "unconditional RGB DCGAN of the Sony thesis (Tables 5.3, 5.4)"),
+    Family("gan", "gan", False, "unconditional MLP GAN (Goodfellow et al. 2014 style)"),
+)}
 
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 
@@ -59,16 +67,22 @@ def check_family_name(name: str) -> None:
 
 
 def get_family(name: str):
+    """The family's module (its layer definitions and defaults); this imports Keras."""
     check_family_name(name)
-    return importlib.import_module(f"{__name__}.{FAMILIES[name][0]}")
+    return importlib.import_module(f"{__name__}.{FAMILIES[name].module}")
+
+
+def is_conditional(name: str) -> bool:
+    check_family_name(name)
+    return FAMILIES[name].conditional
 
 
 def check_family_options(config) -> None:
     """A ValueError naming the first option that `config.model` does not have. No TensorFlow."""
     check_family_name(config.model)
     for name in FAMILY_OPTIONS:
-        if getattr(config, name) not in (None, NEUTRAL_VALUES[name]) and name not in FAMILIES[config.model][2]:
-            having = [other for other, (_, _, options) in FAMILIES.items() if name in options]
+        if getattr(config, name) not in (None, NEUTRAL_VALUES[name]) and name not in FAMILIES[config.model].options:
+            having = [family.name for family in FAMILIES.values() if name in family.options]
             raise ValueError(f"--{name.replace('_', '-')} is not an option of {config.model} "
                              f"(it is of: {', '.join(having)})")
 
@@ -93,7 +107,7 @@ def build_discriminator(config):
 
 
 def describe_families() -> str:
-    return "\n".join(f"  {name:12s} {description}" for name, (_, description, _) in FAMILIES.items())
+    return "\n".join(f"  {family.name:12s} {family.description}" for family in FAMILIES.values())
 
 
 def generator_inputs(latent_dim: int, num_classes: int, conditional: bool):

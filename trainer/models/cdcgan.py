@@ -25,7 +25,6 @@ from keras import layers
 from trainer.models import check_image_size, discriminator_inputs, generator_inputs
 from trainer.models.layers import NearestUpsampling2D, NearestUpsamplingConv2D, RowDot
 
-CONDITIONAL = True
 # Square images whose side is a multiple of 4 (two stride-2 stages), e.g. 28.
 IMAGE_SIZE_RULE = (4, 28)
 OUTPUT_ACTIVATION = "tanh"
@@ -53,7 +52,7 @@ def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2):
         raise ValueError(f"cdcgan has generator layouts 1 and 2, not {layout}: was the run written by a newer Ganvas?")
     widths = [channels * width for channels in GENERATOR_WIDTHS]
     quarter = image_shape[0] // 4
-    latent, label = generator_inputs(latent_dim, num_classes, CONDITIONAL)
+    latent, label = generator_inputs(latent_dim, num_classes, True)
     hidden = layers.Concatenate()([latent, label])
     hidden = layers.Dense(quarter * quarter * widths[0], use_bias=False)(hidden)
     hidden = layers.ReLU()(layers.BatchNormalization()(hidden))
@@ -76,7 +75,7 @@ def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2):
 
 def build_discriminator(image_shape, num_classes, class_head=False, twin_head=False, width=1):
     check_image_size("cdcgan", image_shape, *IMAGE_SIZE_RULE)
-    image, label = discriminator_inputs(image_shape, num_classes, CONDITIONAL)
+    image, label = discriminator_inputs(image_shape, num_classes, True)
     hidden = image
     for filters in DISCRIMINATOR_WIDTHS:
         filters *= width

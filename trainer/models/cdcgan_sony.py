@@ -13,7 +13,6 @@ from keras import layers
 from trainer.models import check_image_size, discriminator_inputs, generator_inputs, label_maps
 from trainer.models.dcgan import batch_norm, conv, deconv, dense
 
-CONDITIONAL = True
 # Square images whose side is a multiple of 4 (two stride-2 stages), e.g. 28.
 IMAGE_SIZE_RULE = (4, 28)
 OUTPUT_ACTIVATION = "sigmoid"
@@ -32,7 +31,7 @@ def with_label(features, label):
 def build_generator(latent_dim, image_shape, num_classes):
     check_image_size("cdcgan-sony", image_shape, *IMAGE_SIZE_RULE)
     quarter = image_shape[0] // 4
-    latent, label = generator_inputs(latent_dim, num_classes, CONDITIONAL)
+    latent, label = generator_inputs(latent_dim, num_classes, True)
     hidden = with_label(latent, label)
     hidden = layers.ReLU()(batch_norm()(dense(1024)(hidden)))
     hidden = with_label(hidden, label)
@@ -46,7 +45,7 @@ def build_generator(latent_dim, image_shape, num_classes):
 
 def build_discriminator(image_shape, num_classes):
     check_image_size("cdcgan-sony", image_shape, *IMAGE_SIZE_RULE)
-    image, label = discriminator_inputs(image_shape, num_classes, CONDITIONAL)
+    image, label = discriminator_inputs(image_shape, num_classes, True)
     hidden = with_label(image, label)
     hidden = layers.LeakyReLU(0.2)(conv(image_shape[-1] + num_classes)(hidden))
     hidden = with_label(hidden, label)

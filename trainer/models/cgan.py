@@ -9,7 +9,6 @@ from keras import layers
 
 from trainer.models import discriminator_inputs, generator_inputs
 
-CONDITIONAL = True
 OUTPUT_ACTIVATION = "tanh"
 # The network is tiny, so per-op overhead dominates on a CPU: XLA fuses the whole step.
 DEFAULTS = dict(
@@ -19,7 +18,7 @@ DEFAULTS = dict(
 
 
 def build_generator(latent_dim, image_shape, num_classes):
-    latent, label = generator_inputs(latent_dim, num_classes, CONDITIONAL)
+    latent, label = generator_inputs(latent_dim, num_classes, True)
     hidden = layers.Concatenate()([latent, label])
     hidden = layers.Dense(128, activation="relu", kernel_initializer="glorot_uniform")(hidden)
     pixels = layers.Dense(
@@ -31,7 +30,7 @@ def build_generator(latent_dim, image_shape, num_classes):
 
 
 def build_discriminator(image_shape, num_classes):
-    image, label = discriminator_inputs(image_shape, num_classes, CONDITIONAL)
+    image, label = discriminator_inputs(image_shape, num_classes, True)
     hidden = layers.Concatenate()([layers.Flatten()(image), label])
     hidden = layers.Dense(128, kernel_initializer="glorot_uniform")(hidden)
     hidden = layers.LeakyReLU(0.2)(hidden)

@@ -15,7 +15,6 @@ from keras import layers
 
 from trainer.models import check_image_size, discriminator_inputs, generator_inputs
 
-CONDITIONAL = False
 # Square images whose side is a multiple of 16 (four stride-2 stages), e.g. 64.
 IMAGE_SIZE_RULE = (16, 64)
 OUTPUT_ACTIVATION = "tanh"
@@ -50,7 +49,7 @@ def batch_norm():
 def build_generator(latent_dim, image_shape, num_classes):
     check_image_size("dcgan", image_shape, *IMAGE_SIZE_RULE)
     start = image_shape[0] // 16
-    inputs = generator_inputs(latent_dim, num_classes, CONDITIONAL)
+    inputs = generator_inputs(latent_dim, num_classes, False)
     hidden = dense(start * start * 512)(inputs[0])
     hidden = layers.Reshape((start, start, 512))(hidden)
     hidden = layers.ReLU()(batch_norm()(hidden))
@@ -62,7 +61,7 @@ def build_generator(latent_dim, image_shape, num_classes):
 
 def build_discriminator(image_shape, num_classes):
     check_image_size("dcgan", image_shape, *IMAGE_SIZE_RULE)
-    inputs = discriminator_inputs(image_shape, num_classes, CONDITIONAL)
+    inputs = discriminator_inputs(image_shape, num_classes, False)
     hidden = layers.LeakyReLU(0.2)(conv(64)(inputs[0]))
     for filters in (128, 256, 512):
         hidden = layers.LeakyReLU(0.2)(batch_norm()(conv(filters)(hidden)))

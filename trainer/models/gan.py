@@ -8,7 +8,6 @@ from keras import layers
 
 from trainer.models import discriminator_inputs, generator_inputs
 
-CONDITIONAL = False
 OUTPUT_ACTIVATION = "tanh"
 DEFAULTS = dict(
     batch_size=128, lr=2e-4, beta1=0.5, latent_dim=100, d_steps=1, g_steps=1,
@@ -17,7 +16,7 @@ DEFAULTS = dict(
 
 
 def build_generator(latent_dim, image_shape, num_classes):
-    inputs = generator_inputs(latent_dim, num_classes, CONDITIONAL)
+    inputs = generator_inputs(latent_dim, num_classes, False)
     hidden = layers.Dense(256, activation="relu")(inputs[0])
     hidden = layers.Dense(512, activation="relu")(hidden)
     pixels = layers.Dense(math.prod(image_shape), activation="tanh", dtype="float32")(hidden)
@@ -26,7 +25,7 @@ def build_generator(latent_dim, image_shape, num_classes):
 
 
 def build_discriminator(image_shape, num_classes):
-    inputs = discriminator_inputs(image_shape, num_classes, CONDITIONAL)
+    inputs = discriminator_inputs(image_shape, num_classes, False)
     hidden = layers.Flatten()(inputs[0])
     hidden = layers.LeakyReLU(0.2)(layers.Dense(512)(hidden))
     hidden = layers.LeakyReLU(0.2)(layers.Dense(256)(hidden))
