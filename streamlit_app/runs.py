@@ -13,6 +13,7 @@ deleted.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -189,9 +190,11 @@ def start_training(root: Path, name: str, options: dict) -> int:
     path = run_path(root, name)
     if path.exists():
         raise RunError(f"a run named {name!r} already exists; choose another name")
-    known = {field for field in TrainConfig.__dataclass_fields__}
+    unknown = sorted(set(options) - set(TrainConfig.__dataclass_fields__))
+    if unknown:
+        raise RunError(f"unknown training option {unknown[0]!r}")
     # What can be checked without TensorFlow is checked before a directory and a process exist.
-    chosen = {key: value for key, value in options.items() if key in known and value not in (None, "")}
+    chosen = {key: value for key, value in options.items() if value not in (None, "")}
     try:
         config = TrainConfig(**chosen)
         config.check()
@@ -203,20 +206,13 @@ def start_training(root: Path, name: str, options: dict) -> int:
         raise RunError(f"there is no folder {dataset.removeprefix('folder:')!r} for the folder data set")
     # The trainer runs in the repository, not where the app was started: paths the user typed
     # are made absolute here, where they were checked, and the classifier is the app's own.
-    options = {"classifiers_dir": str(classifiers_dir()), **options}
+    paths = {"runs_dir": str(Path(root).resolve()), "run_name": name}
+    paths["classifiers_dir"] = str(chosen.get("classifiers_dir") or classifiers_dir())
     if dataset.startswith("folder:"):
-        options["dataset"] = "folder:" + str(Path(dataset.removeprefix("folder:")).expanduser().resolve())
+        paths["dataset"] = "folder:" + str(Path(dataset.removeprefix("folder:")).expanduser().resolve())
     if chosen.get("data_dir"):
-        options["data_dir"] = str(Path(str(chosen["data_dir"])).expanduser().resolve())
-    command = [sys.executable, "-m", "trainer", "train", "--runs-dir", str(Path(root).resolve()), "--run-name", name]
-    for key, value in options.items():
-        if key not in known:
-            raise RunError(f"unknown training option {key!r}")
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):  # switches: --twin-class-head or --no-twin-class-head
-            command.append(flag if value else "--no-" + flag[2:])
-        elif value not in (None, ""):
-            command += [flag, str(value)]
+        paths["data_dir"] = str(Path(str(chosen["data_dir"])).expanduser().resolve())
+    command = [sys.executable, "-m", "trainer", "train", *dataclasses.replace(config, **paths).to_argv()]
     try:
         path.mkdir(parents=True)
     except FileExistsError:  # another tab started a run of this name since the check above

@@ -507,3 +507,17 @@ def test_a_relative_folder_typed_in_the_app_is_the_one_the_trainer_reads(tmp_pat
     config = json.loads((tmp_path / "runs" / "shapes" / "config.json").read_text())
     assert config["dataset"] == f"folder:{tmp_path / 'shapes'}"
     assert config["classifiers_dir"] == str(tmp_path / "classifiers")
+
+
+def test_a_config_gives_the_trainer_the_command_line_that_makes_it_again():
+    """TrainConfig.to_argv, which the app starts the trainer with, read back by the CLI's parser."""
+    from trainer.__main__ import build_parser, config_from_args
+    from trainer.config import TrainConfig
+
+    config = TrainConfig(dataset="fashion_mnist", model="cgan", run_name="odd", runs_dir="/tmp/runs", epochs=3,
+                         lr=0.0005, batch_size=64, twin_class_head=True, jit_compile=False, seed=7,
+                         average_decay=0.99, data_dir="/data")
+    argv = config.to_argv()
+    assert "--image-shape" not in argv and "--no-jit-compile" in argv and "--twin-class-head" in argv
+    assert config_from_args(build_parser().parse_args(["train", *argv])) == config
+    assert config_from_args(build_parser().parse_args(["train", *TrainConfig(run_name="plain").to_argv()])) == TrainConfig(run_name="plain")

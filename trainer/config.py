@@ -130,6 +130,21 @@ class TrainConfig:
         }
         return dataclasses.replace(self, **filled)
 
+    def to_argv(self) -> list[str]:
+        """The `trainer train` options that make this config, for a program that starts the
+        trainer (the app): every option whose value is set and differs from the dataclass's."""
+        argv = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.metadata["help"] is None or value is None or value == field.default:
+                continue  # recorded from the data set, left to the family, or the default
+            flag = "--" + field.name.replace("_", "-")
+            if isinstance(value, bool):  # switches: --twin-class-head or --no-twin-class-head
+                argv.append(flag if value else "--no-" + flag[2:])
+            else:
+                argv += [flag, str(value)]
+        return argv
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
 
