@@ -13,7 +13,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from trainer.__main__ import resolve_run  # noqa: E402
+from trainer.rundir import resolve_run  # noqa: E402
 from trainer.classifier import Classifier  # noqa: E402
 from trainer.metrics import Evaluator  # noqa: E402
 from trainer.sampling import load_generator  # noqa: E402

@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # SavedModel's export warns 
 
 
 def main(argv=None) -> int:
-    from trainer.__main__ import add_run_options, resolve_run
+    from trainer.rundir import add_run_options, resolve_run
 
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__)
     add_run_options(parser)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from browser import browser, serve
-from conftest import ROOT, wait_for
+from conftest import ROOT
 
 WEB = ROOT / "web"
 pytestmark = pytest.mark.skipif(not (WEB / "data" / "mnist" / "dataset.json").exists() or not (WEB / "vendor" / "tf.min.js").exists(),

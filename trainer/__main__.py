@@ -17,7 +17,7 @@ from pathlib import Path
 from trainer import start_tensorflow
 from trainer.config import PRECISIONS, STRATEGIES, TrainConfig, check_range
 from trainer.models import FAMILIES, check_family_options, describe_families
-from trainer.rundir import RunError, check_run_name, default_run_stem
+from trainer.rundir import RunError, add_run_options, check_run_name, default_run_stem, resolve_run
 
 RECORDED_FIELDS = {"image_shape", "label_names", "output_range", "generator_layout"}  # recorded, not options
 CHOICES = {"model": list(FAMILIES), "strategy": STRATEGIES, "precision": PRECISIONS,
@@ -178,14 +178,6 @@ def train(args) -> int:
         run.unlock()
     print(f"finished: samples in {run.samples_dir}, generator in {run.generator_path}")
     return 0
-
-
-def resolve_run(name_or_path: str, runs_dir: str) -> Path:
-    """A run directory's path, or the name of a run in `runs_dir`."""
-    for path in (Path(name_or_path), Path(runs_dir) / name_or_path):
-        if (path / "config.json").exists():
-            return path
-    raise RunError(f"{name_or_path} is not a run directory, nor a run in {runs_dir}/ (no config.json in either)")
 
 
 def sample(args) -> int:
@@ -366,14 +358,6 @@ def data_command(args) -> int:
     if problems:
         print("fix with: python -m trainer data fetch", file=sys.stderr)
     return 1 if problems else 0
-
-
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """The options of every command that reads a trained run."""
-    parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
-    parser.add_argument("--runs-dir", default="runs")
-    parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator, "
-                                                  "or the latest checkpoint while training)")
 
 
 def add_noise_scale_option(parser: argparse.ArgumentParser) -> None:

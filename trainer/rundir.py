@@ -14,6 +14,7 @@ Every file is replaced atomically (write a temporary file, then rename) so that 
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import json
 import os
@@ -165,3 +166,19 @@ class RunDirectory:
 
     def write_history(self, records: list[dict]) -> None:
         atomic_write(self.history_path, "".join(json.dumps(record) + "\n" for record in records))
+
+
+def resolve_run(name_or_path: str, runs_dir: str) -> Path:
+    """A run directory's path, or the name of a run in `runs_dir`."""
+    for path in (Path(name_or_path), Path(runs_dir) / name_or_path):
+        if (path / "config.json").exists():
+            return path
+    raise RunError(f"{name_or_path} is not a run directory, nor a run in {runs_dir}/ (no config.json in either)")
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that reads a trained run."""
+    parser.add_argument("--run", required=True, help="run directory, or a run name under --runs-dir")
+    parser.add_argument("--runs-dir", default="runs")
+    parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator, "
+                                                  "or the latest checkpoint while training)")
