@@ -66,6 +66,19 @@ def pause(page):
     page.wait_for_function("!window.ganvasTrain.running && window.ganvasTrain.lastCommand === 'pause'")
 
 
+def trained_and_saved(chromium, site, steps, batch_size):
+    """A page in a browser context of its own (its own IndexedDB) that trained `steps` steps of
+    cgan and saved them."""
+    context = chromium.new_context()
+    page = open_training(chromium, site, "?model=cgan&backend=wasm", context=context)
+    start(page, batch_size=batch_size)
+    train_until(page, steps)
+    pause(page)
+    page.click("#save")
+    page.wait_for_function("window.ganvasTrain.saved")
+    return context, page
+
+
 @pytest.mark.parametrize("model,backend,batch", [("cgan", "wasm", 32), ("cgan", "webgl", 32), ("cgan", "cpu", 16),
                                                  ("cdcgan-small", "webgl", 8), ("cdcgan-small", "cpu", 8)])
 def test_each_model_trains_on_the_backends_that_can_train_it(chromium, site, model, backend, batch):
@@ -140,14 +153,8 @@ def test_views_update_every_second_and_the_tensor_count_stays_flat(chromium, sit
     page.close()
 
 
-def test_save_then_reload_continues_with_the_same_weights_and_steps(chromium, site, tmp_path):
-    context = chromium.new_context()
-    page = open_training(chromium, site, "?model=cgan&backend=wasm", context=context)
-    start(page, batch_size=32)
-    train_until(page, 40)
-    pause(page)
-    page.click("#save")
-    page.wait_for_function("window.ganvasTrain.saved")
+def test_save_then_reload_continues_with_the_same_weights_and_steps(chromium, site):
+    context, page = trained_and_saved(chromium, site, 40, batch_size=32)
     before = read(page)
     before_grid = grid(page)
     page.reload()
@@ -232,13 +239,7 @@ def test_a_missing_or_damaged_data_file_is_named_and_nothing_trains(chromium, tm
 def test_non_finite_losses_pause_the_training_with_a_message_and_keep_the_save(chromium, site):
     """A saved training whose generator weights were damaged (NaN): it continues, its losses are
     not finite, and the page pauses with a message instead of training on, the save untouched."""
-    context = chromium.new_context()
-    page = open_training(chromium, site, "?model=cgan&backend=wasm", context=context)
-    start(page, batch_size=16)
-    train_until(page, 10)
-    pause(page)
-    page.click("#save")
-    page.wait_for_function("window.ganvasTrain.saved")
+    context, page = trained_and_saved(chromium, site, 10, batch_size=16)
     damage = """new Promise((resolve, reject) => {
       const open = indexedDB.open("ganvas", 1);
       open.onsuccess = () => {
