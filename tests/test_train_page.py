@@ -208,14 +208,33 @@ def test_the_downloaded_generator_opens_in_the_sampler(chromium, site, tmp_path)
     sampler.close()
 
 
+def linked_site(root, leave_out=()):
+    """A copy of web/ as links, but for the entries named, which the caller fills in."""
+    root.mkdir()
+    for entry in WEB.iterdir():
+        if entry.name not in ("node_modules", *leave_out):
+            os.symlink(entry, root / entry.name)
+    return root
+
+
+def test_a_backend_that_cannot_start_is_named_and_nothing_trains(chromium, tmp_path):
+    site = linked_site(tmp_path / "web", leave_out=("vendor",))
+    (site / "vendor").mkdir()
+    for script in ("tf.min.js", "tf-backend-wasm.min.js"):  # but none of the .wasm binaries
+        os.symlink(WEB / "vendor" / script, site / "vendor" / script)
+    with serve(site) as url:
+        page = open_training(chromium, url, "?model=cgan&backend=wasm")
+        page.click("#start")
+        page.wait_for_function("window.ganvasTrain.error", timeout=60000)
+        assert "the wasm backend cannot start in this browser; choose another backend" in read(page, "window.ganvasTrain.error")
+        assert not read(page, "window.ganvasTrain.running") and not page.is_disabled("#start")
+        page.close()
+
+
 @pytest.mark.parametrize("damage,message", [("truncate", "has 1000 bytes, dataset.json says"), ("remove", "answered 404"),
                                             ("corrupt", "does not match its checksum")])
 def test_a_missing_or_damaged_data_file_is_named_and_nothing_trains(chromium, tmp_path, damage, message):
-    site = tmp_path / "web"
-    site.mkdir()
-    for entry in WEB.iterdir():
-        if entry.name not in ("data", "node_modules"):
-            os.symlink(entry, site / entry.name)
+    site = linked_site(tmp_path / "web", leave_out=("data",))
     data = site / "data" / "mnist"
     data.mkdir(parents=True)
     os.symlink(WEB / "data" / "mnist" / "dataset.json", data / "dataset.json")
