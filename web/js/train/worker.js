@@ -5,7 +5,7 @@ import { loadGraphModel, loadManifest } from "../models.js";
 import { modelArtifacts, writeBundle } from "../bundle.js";
 import { loadDataset } from "./data.js";
 import { FAMILIES, Training } from "./training.js";
-import { restore, saved, snapshot, trainingKey } from "./store.js";
+import { restore, saved, snapshot } from "./store.js";
 
 const VENDOR = new URL("../../vendor/", import.meta.url);
 const SLICE_MS = 100; // steps run between two looks at the message queue
