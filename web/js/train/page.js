@@ -2,7 +2,8 @@
 // thread never runs TensorFlow, so drawing and the buttons stay quick whatever a step costs.
 import { drawGrid } from "../draw.js";
 import { drawChart } from "./charts.js";
-import { FAMILIES, defaultOptions } from "./training.js";
+import { FAMILIES } from "./networks.js";
+import { defaultOptions } from "./training.js";
 import { saved } from "./store.js";
 
 const $ = (id) => document.getElementById(id);

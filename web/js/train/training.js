@@ -1,7 +1,7 @@
 // One GAN training in the browser: the batches, the D and G steps of trainer/train.py, the means
 // the page plots, and the state a save keeps. The loop that calls `iterate` lives in worker.js;
 // nothing here touches the page.
-import { FAMILIES, family } from "./networks.js";
+import { family } from "./networks.js";
 import { LOSSES, classLoss } from "./ops.js";
 import { latentNoise, mulberry32 } from "../sampling.js";
 
@@ -250,4 +250,3 @@ function disposeChunk(chunk) {
   if (chunk) tf.dispose(Object.values(chunk).filter(Array.isArray).flat());
 }
 
-export { FAMILIES };

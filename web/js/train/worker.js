@@ -4,7 +4,8 @@
 import { loadGraphModel, loadManifest } from "../models.js";
 import { modelArtifacts, writeBundle } from "../bundle.js";
 import { loadDataset } from "./data.js";
-import { FAMILIES, Training } from "./training.js";
+import { FAMILIES } from "./networks.js";
+import { Training } from "./training.js";
 import { restore, saved, snapshot } from "./store.js";
 
 const VENDOR = new URL("../../vendor/", import.meta.url);
