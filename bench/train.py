@@ -32,7 +32,8 @@ from trainer import data  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.models import get_family  # noqa: E402
 from trainer.rundir import RunDirectory  # noqa: E402
-from trainer.train import GANTrainer, record_dataset  # noqa: E402
+from trainer.launch import validate_for  # noqa: E402
+from trainer.train import GANTrainer  # noqa: E402
 
 
 def peak_memory_gb() -> float:
@@ -105,7 +106,7 @@ def main() -> None:
     print(f"MNIST, {images} images, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}")
     print(f"{'model':8s} {'loop':7s} {'first epoch s':>13s} {'s/epoch':>8s} {'images/s':>9s} {'peak GB':>8s}")
     for model in args.models.split(","):
-        config = record_dataset(TrainConfig(model=model).resolve(get_family(model).DEFAULTS), dataset)
+        config = validate_for(TrainConfig(model=model).resolve(get_family(model).DEFAULTS), dataset, replicas=1)
         results = {}
         for name, loop in (("plain", plain_loop), ("ganvas", ganvas_loop)):
             seconds = loop(config, dataset, args.epochs)

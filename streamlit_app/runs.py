@@ -13,7 +13,6 @@ deleted.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ import time
 from pathlib import Path
 
 from trainer.config import TrainConfig
-from trainer.models import check_family_options
+from trainer.launch import prepare
 from trainer.rundir import RUN_NAME_PATTERN, RunDirectory, RunError, atomic_write, check_run_name, read_json
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -186,33 +185,24 @@ def _spawn(command: list[str], log_path: Path) -> int:
 
 def start_training(root: Path, name: str, options: dict) -> int:
     """Launch `python -m trainer train` into a new run `name`; returns its pid. `options` maps
-    TrainConfig fields to values; None or "" keeps the family's default."""
+    TrainConfig fields to values; None or "" keeps the default (or the family's)."""
     path = run_path(root, name)
     if path.exists():
         raise RunError(f"a run named {name!r} already exists; choose another name")
-    unknown = sorted(set(options) - set(TrainConfig.__dataclass_fields__))
-    if unknown:
-        raise RunError(f"unknown training option {unknown[0]!r}")
-    # What can be checked without TensorFlow is checked before a directory and a process exist.
     chosen = {key: value for key, value in options.items() if value not in (None, "")}
-    try:
-        config = TrainConfig(**chosen)
-        config.check()
-        check_family_options(config)
-    except (TypeError, ValueError) as error:
-        raise RunError(str(error)) from None
-    dataset = str(chosen.get("dataset", ""))
-    if dataset.startswith("folder:") and not Path(dataset.removeprefix("folder:")).expanduser().is_dir():
-        raise RunError(f"there is no folder {dataset.removeprefix('folder:')!r} for the folder data set")
     # The trainer runs in the repository, not where the app was started: paths the user typed
-    # are made absolute here, where they were checked, and the classifier is the app's own.
-    paths = {"runs_dir": str(Path(root).resolve()), "run_name": name}
-    paths["classifiers_dir"] = str(chosen.get("classifiers_dir") or classifiers_dir())
-    if dataset.startswith("folder:"):
+    # are made absolute here, and the classifier is the app's own.
+    paths = {"runs_dir": str(Path(root).resolve()), "run_name": name,
+             "classifiers_dir": str(chosen.get("classifiers_dir") or classifiers_dir())}
+    dataset = str(chosen.get("dataset", ""))
+    if dataset.startswith("folder:") and dataset.removeprefix("folder:").strip():
         paths["dataset"] = "folder:" + str(Path(dataset.removeprefix("folder:")).expanduser().resolve())
     if chosen.get("data_dir"):
         paths["data_dir"] = str(Path(str(chosen["data_dir"])).expanduser().resolve())
-    command = [sys.executable, "-m", "trainer", "train", *dataclasses.replace(config, **paths).to_argv()]
+    # The trainer's own refusals that need neither TensorFlow nor the data, before a directory
+    # and a process exist; it asks the rest itself and the run's log shows them.
+    plan = prepare({**chosen, **paths}, load=False)
+    command = [sys.executable, "-m", "trainer", "train", *plan.config.to_argv()]
     try:
         path.mkdir(parents=True)
     except FileExistsError:  # another tab started a run of this name since the check above
@@ -225,15 +215,12 @@ def resume_training(root: Path, name: str, epochs: int | None = None) -> int:
     state = run_state(path)["state"]
     if state in ("running", "starting"):
         raise RunError(f"{name} is already training")
-    if load_config(path) is None:
-        raise RunError(f"{name} has no readable config.json: it cannot be resumed")
-    done = finished_epochs(path)
-    if epochs is not None and epochs < done:
-        raise RunError(f"{name} has already trained {done} epochs: train until epoch {done} or later")
-    if state == "finished" and (epochs or done) <= done:  # the trainer would start, find nothing to do and end
-        raise RunError(f"{name} has finished its {done} epochs: to train on, choose a later epoch to train until")
-    command = [sys.executable, "-m", "trainer", "train", "--runs-dir", str(Path(root).resolve()),
-               "--run-name", name, "--resume"]
+    options = {"runs_dir": str(Path(root).resolve()), "run_name": name}
+    if epochs:
+        options["epochs"] = int(epochs)
+    prepare(options, resume=True, load=False)  # the trainer's refusals that need no TensorFlow
+    command = [sys.executable, "-m", "trainer", "train", "--runs-dir", options["runs_dir"], "--run-name", name,
+               "--resume"]
     if epochs:
         command += ["--epochs", str(int(epochs))]
     return _record_launch(path, command)

@@ -6,8 +6,8 @@ import streamlit as st
 
 from streamlit_app import common
 from streamlit_app import runs as run_files
-from trainer.config import MAX_SEED
-from trainer.models import FAMILIES
+from trainer.config import RANGES, TrainConfig, choices
+from trainer.models import FAMILIES, FAMILY_OPTIONS
 from trainer.rundir import RunError, default_run_stem
 
 root = run_files.runs_dir()
@@ -66,62 +66,68 @@ def actions(rows):
             st.code(log, language=None)
 
 
+def option_input(column, field):
+    """The form's input for one TrainConfig option, made from its metadata, so that a new option
+    appears here as it does in `--help`. An empty input leaves the option unset."""
+    name, label, help_text = field.name, field.metadata["label"], field.metadata["help"]
+    having = [family.name for family in FAMILIES.values() if name in family.options]
+    if name in FAMILY_OPTIONS:
+        label += f" ({', '.join(having)})"
+    kind = str(field.type).split(" ")[0]
+    listed = choices(name)
+    if kind == "bool" and field.default is None:
+        listed = (True, False)
+    if listed:
+        values = ([None] if field.default is None else []) + list(listed)
+        return column.selectbox(label, values, index=values.index(field.default), help=help_text,
+                                format_func=lambda value: describe_choice(name, value))
+    if kind == "bool":
+        return column.checkbox(label, value=field.default, help=help_text)
+    if kind in ("int", "float"):
+        number = int if kind == "int" else float
+        low, high = RANGES.get(name, (0, None))
+        return column.number_input(label, min_value=number(low), max_value=None if high is None else number(high),
+                                   value=field.default, step=number(1) if kind == "int" else None,
+                                   format=None if kind == "int" else "%g", placeholder=field.metadata["unset"],
+                                   help=help_text)
+    return column.text_input(label, value=field.default or "", placeholder=field.metadata["unset"], help=help_text)
+
+
+def describe_choice(name, value):
+    if value is None:
+        return "the family's"
+    if name == "model":
+        return f"{value}: {FAMILIES[value].description}"
+    return {True: "yes", False: "no"}.get(value, str(value))
+
+
 def start_form(existing):
+    fields = [field for field in TrainConfig.options() if field.metadata["app"] and field.name != "dataset"]
     with st.form("start"):
         st.subheader("Start a new training")
-        left, middle, right = st.columns(3)
-        dataset = left.selectbox("Data set", ["mnist", "fashion_mnist", "folder"],
-                                 help="folder: a folder of class subfolders, PATH/<label>/<image>")
-        folder = left.text_input("Folder (for the folder data set)", placeholder="/path/to/images")
-        model = left.selectbox("Model family", list(FAMILIES),
-                               format_func=lambda name: f"{name}: {FAMILIES[name].description}")
-        epochs = middle.number_input("Epochs", min_value=1, value=10)
-        batch_size = middle.number_input("Batch size (0: the family's)", min_value=0, value=0)
-        lr = middle.number_input("Learning rate (0: the family's)", min_value=0.0, value=0.0, format="%.5f",
-                                 step=1e-4)
-        average_decay = middle.number_input("Average G's weights, decay (0: off)", min_value=0.0, max_value=0.9999,
-                                            value=0.0, format="%.4f", step=0.001,
-                                            help="sample from a moving average of the generator's weights; "
-                                                 "docs/recipes.md's longer recipes use 0.999")
-        width = middle.number_input("Generator width (cdcgan)", min_value=1, max_value=4, value=1,
-                                    help="2 doubles the generator's channels: better images, slower training")
-        discriminator_width = middle.number_input("Discriminator width (cdcgan)", min_value=1, max_value=4, value=1,
-                                                  help="2 doubles the discriminator's channels: slower training; "
-                                                       "docs/recipes.md's synthetic-data recipes use it")
-        mode_seeking = middle.number_input("Mode-seeking weight (0: off)", min_value=0.0, value=0.0, step=0.5,
-                                           help="more varied samples, a better data set to train a classifier "
-                                                "on; docs/recipes.md's synthetic-data recipes use 1 for MNIST "
-                                                "and 0.5 for Fashion-MNIST")
-        twin_head = middle.checkbox("Twin class head (cdcgan)",
-                                    help="TAC-GAN: samples spread over each class as real ones do rather than "
-                                         "only its easiest; with mode seeking, docs/recipes.md's synthetic-data recipe")
-        d_steps = right.number_input("Discriminator steps (0: the family's)", min_value=0, value=0,
-                                     help="Metropolia thesis: 5 D steps per G step")
-        g_steps = right.number_input("Generator steps (0: the family's)", min_value=0, value=0,
-                                     help="Sony thesis: 2 G steps per D step")
-        limit = right.number_input("Images per class (0: all)", min_value=0, value=0,
-                                   help="a class-balanced subset, as the Sony thesis's 10k/20k/30k phases")
-        seed = right.number_input("Seed", min_value=0, max_value=MAX_SEED, value=0)
+        columns = st.columns(3)
+        dataset = columns[0].selectbox("Data set", ["mnist", "fashion_mnist", "folder"],
+                                       help="folder: a folder of class subfolders, PATH/<label>/<image>")
+        folder = columns[0].text_input("Folder (for the folder data set)", placeholder="/path/to/images")
+        basic = [field for field in fields if field.metadata["basic"]]
+        options = {field.name: option_input(columns[(index + 1) % 3], field) for index, field in enumerate(basic)}
+        with st.expander("More options"):
+            more = st.columns(3)
+            rest = [field for field in fields if not field.metadata["basic"]]
+            options.update({field.name: option_input(more[index % 3], field) for index, field in enumerate(rest)})
         name = st.text_input("Run name (empty: DATASET-MODEL-N)")
         if not st.form_submit_button("Start training", type="primary", icon=":material/rocket_launch:"):
             return
-    dataset_name = f"folder:{folder.strip()}" if dataset == "folder" else dataset
+    options["dataset"] = f"folder:{folder.strip()}" if dataset == "folder" else dataset
     if dataset == "folder" and not folder.strip():
         st.error("Name the image folder for the folder data set.")
         return
     if not name:
-        stem = default_run_stem(dataset_name)
+        stem = default_run_stem(options["dataset"])
         number = 1
-        while f"{stem}-{model}-{number}" in existing:
+        while f"{stem}-{options['model']}-{number}" in existing:
             number += 1
-        name = f"{stem}-{model}-{number}"
-    options = dict(dataset=dataset_name, model=model, epochs=epochs, batch_size=batch_size or None,
-                   lr=lr or None, d_steps=d_steps or None, g_steps=g_steps or None,
-                   limit_per_class=limit or None, seed=seed, average_decay=average_decay or None,
-                   generator_width=width if width != 1 else None,
-                   discriminator_width=discriminator_width if discriminator_width != 1 else None,
-                   mode_seeking_weight=mode_seeking or None,
-                   twin_class_head=twin_head or None)
+        name = f"{stem}-{options['model']}-{number}"
     try:
         pid = run_files.start_training(root, name, options)
     except RunError as error:

@@ -182,7 +182,7 @@ def test_twin_class_head_learns_the_labels_of_fakes_and_needs_a_class_loss(runs_
 def test_mode_seeking_loss_punishes_pairs_that_ignore_their_noise():
     import tensorflow as tf
 
-    from trainer.train import mode_seeking_loss
+    from trainer.steps import mode_seeking_loss
 
     latent = tf.random.stateless_normal((6, 8), seed=(1, 2))
     images = tf.random.stateless_uniform((6, 4, 4, 1), seed=(3, 4), minval=-1.0, maxval=1.0)
@@ -227,19 +227,20 @@ def test_a_run_from_before_the_one_layer_upsampling_samples_and_resumes_with_its
     from trainer.models import get_family
     from trainer.rundir import atomic_write
     from trainer.sampling import generate, grid_inputs, load_generator
-    from trainer.train import GANTrainer, record_dataset
+    from trainer.launch import validate_for
+    from trainer.train import GANTrainer
 
     dataset = data.load("mnist", limit_per_class=30)
     config = TrainConfig(model="cdcgan", runs_dir=str(runs_dir), run_name="run", epochs=1, limit_per_class=30,
                          batch_size=50, average_decay=0.9)
-    config = record_dataset(config.resolve(get_family("cdcgan").DEFAULTS), dataset)
+    config = validate_for(config.resolve(get_family("cdcgan").DEFAULTS), dataset, replicas=1)
     run = RunDirectory(config.run_dir)
     run.path.mkdir(parents=True)
     written = json.loads(config.to_json())
     del written["generator_layout"]  # as the older version wrote it
     atomic_write(run.config_path, json.dumps(written))
     with monkeypatch.context() as patch:  # trained as the older version did, with two layers
-        patch.setattr("trainer.train.build_generator", lambda config: get_family("cdcgan").build_generator(
+        patch.setattr("trainer.state.build_generator", lambda config: get_family("cdcgan").build_generator(
             config.latent_dim, config.image_shape, 10, layout=1))
         GANTrainer(config, dataset, run, log=lambda *_: None).fit()
 

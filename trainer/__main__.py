@@ -8,21 +8,15 @@ clear line, and sets the exit code. TensorFlow is imported only by commands that
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
-import shutil
 import sys
 from pathlib import Path
 
 from trainer import start_tensorflow
-from trainer.config import PRECISIONS, STRATEGIES, TrainConfig, check_range
-from trainer.models import FAMILIES, check_family_options, describe_families
-from trainer.rundir import RunError, add_run_options, check_run_name, default_run_stem, resolve_run
-
-RECORDED_FIELDS = {"image_shape", "label_names", "output_range", "generator_layout"}  # recorded, not options
-CHOICES = {"model": list(FAMILIES), "strategy": STRATEGIES, "precision": PRECISIONS,
-           "loss": ("bce", "hinge"), "channels": (1, 3)}
-
+from trainer.config import TrainConfig, check_range, choices
+from trainer.launch import new_config
+from trainer.models import describe_families
+from trainer.rundir import RunError, add_run_options, resolve_run
 
 class UserError(Exception):
     """Something the user can fix; printed as one line, exit code 2."""
@@ -39,9 +33,7 @@ def require_at_least(args, low: int, *names: str) -> None:
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     """One option per TrainConfig field, so the CLI can never drift from the dataclass.
     Defaults stay None here, to tell what the user set from what the dataclass supplies."""
-    for field in dataclasses.fields(TrainConfig):
-        if field.name in RECORDED_FIELDS:
-            continue
+    for field in TrainConfig.options():
         flag = "--" + field.name.replace("_", "-")
         help_text = field.metadata["help"]
         if field.default not in (None, ""):
@@ -50,133 +42,38 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
             continue
         kind = {"int": int, "float": float}.get(str(field.type).split(" ")[0], str)
-        parser.add_argument(flag, type=kind, default=None, choices=CHOICES.get(field.name), help=help_text)
+        parser.add_argument(flag, type=kind, default=None, choices=choices(field.name), help=help_text)
+
+
+def given_options(args) -> dict:
+    """The TrainConfig fields set on the command line."""
+    return {field.name: getattr(args, field.name) for field in TrainConfig.options()
+            if getattr(args, field.name) is not None}
 
 
 def config_from_args(args) -> TrainConfig:
-    given = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
-             if field.name not in RECORDED_FIELDS and getattr(args, field.name) is not None}
-    config = TrainConfig(**given)
-    if not config.run_name:
-        config.run_name = f"{default_run_stem(config.dataset)}-{config.model}"
-    check_run_name(config.run_name)
-    return config
+    return new_config(given_options(args))
 
 
-# What `--resume` may be given besides the run: the run keeps every other value of its config.json.
-RESUME_OPTIONS = {"epochs", "run_name", "runs_dir"}
-
-
-def value_or_unset(value) -> str:
-    return "it unset" if value is None else str(value)
-
-
-def resumed_config(args, run) -> TrainConfig:
-    """The run's own config.json, with the new --epochs if one was given. Options given again
-    with the values the run already has are fine: the command that started it, plus --resume."""
-    if not run.exists():
-        raise UserError(f"nothing to resume: {run.path} has no config.json")
-    config = TrainConfig.load(run.path)
-    changed = [field.name for field in dataclasses.fields(TrainConfig)
-               if field.name not in RECORDED_FIELDS | RESUME_OPTIONS
-               and getattr(args, field.name) not in (None, getattr(config, field.name))]
-    if changed:
-        flags = ", ".join(f"--{name.replace('_', '-')} (the run has {value_or_unset(getattr(config, name))})"
-                          for name in changed)
-        raise UserError(f"{flags}: a resumed run keeps the options in its config.json; --resume changes only "
-                        f"--epochs (start a new run, or this one again with --overwrite, to change the rest)")
-    done = run.status().get("epoch")  # epochs finished, as saved in the last checkpoint
-    if args.epochs is not None and isinstance(done, int) and args.epochs < done:
-        raise UserError(f"{run.path.name} has already trained {done} epochs: --epochs counts all of them, "
-                        f"so give at least {done}")
-    config.epochs = config.epochs if args.epochs is None else args.epochs
-    return config
-
-
-def check_data_fits(config: TrainConfig, stored: TrainConfig, run) -> None:
-    """The checkpoint's label and image layers were built for the data the run started with."""
-    for name in ("label_names", "image_shape"):
-        if getattr(stored, name) is not None and getattr(config, name) != getattr(stored, name):
-            raise UserError(f"{config.dataset} now has {name.replace('_', ' ')} {getattr(config, name)}, "
-                            f"but {run.path.name} was trained with {getattr(stored, name)}; "
-                            f"restore the data set, or start a new run")
+def say(line: str) -> None:
+    print(line, flush=True)  # a log file or the app sees each line as it happens
 
 
 def train(args) -> int:
-    from trainer.rundir import RunDirectory
+    from trainer.launch import prepare, run
 
-    config = config_from_args(args)
-    run = RunDirectory(config.run_dir)
-    if args.resume:
-        config = resumed_config(args, run)
-    elif run.exists() and not args.overwrite:
-        raise UserError(f"{run.path} already exists: add --resume to continue it, --overwrite to "
-                        f"start it again, or choose another --run-name")
-    # Checked before anything is loaded.
-    config.check()
-    check_family_options(config)
-    start_tensorflow()
-    from trainer import data
-    from trainer.models import get_family
-    from trainer.rundir import atomic_write
-    from trainer.train import GANTrainer, TrainingFailed, TrainingStopped, distribution_strategy, record_dataset
+    plan = prepare(given_options(args), resume=args.resume, overwrite=args.overwrite)
+    from trainer.train import TrainingFailed, TrainingStopped
 
-    family = get_family(config.model)
-    config = config.resolve(family.DEFAULTS)
-    stored = config if args.resume else None
-    # Everything that can refuse the run happens before the lock and --overwrite touch the
-    # run directory, so a refused command leaves it as it was (or absent).
-    dataset = data.load(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size,
-                        channels=config.channels, limit_per_class=config.limit_per_class, seed=config.seed)
-    config = record_dataset(config, dataset)
-    if stored is not None:
-        check_data_fits(config, stored, run)
-    evaluator = None
-    if config.eval_every:  # a missing classifier is a usage error too
-        from trainer.classifier import Classifier
-        from trainer.metrics import Evaluator
-
-        classifier = Classifier.for_run(config, config.classifiers_dir)
-        evaluator = Evaluator(config, classifier, config.eval_samples, config.seed)
-    strategy = distribution_strategy(config)
-    run.lock()
-    ours = False  # whether a failure is this run's to record: not before its config.json is (re)written
     try:
-        if args.overwrite:
-            for entry in run.path.iterdir():
-                if entry.name != ".lock":
-                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        atomic_write(run.config_path, config.to_json())
-        ours = True
-        print(f"training {config.model} on {config.dataset} ({len(dataset.labels)} images "
-              f"{'x'.join(map(str, config.image_shape))}) into {run.path}", flush=True)
-        trainer = GANTrainer(config, dataset, run, evaluator=evaluator, strategy=strategy)
-        if args.resume:
-            trainer.restore()
-        trainer.fit()
+        run(plan, log=say)
     except TrainingStopped as stop:
-        run.write_status("stopped", int(trainer.epoch), config.epochs)
         print(stop, file=sys.stderr)
         return 130
     except TrainingFailed as failure:
-        run.write_status("failed", int(trainer.epoch), config.epochs, error=str(failure))
         print(f"error: {failure}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        if not ours:
-            raise
-        # Ctrl-C before fit() takes the signal over (the models being built, the checkpoint
-        # restored): nothing has trained since the last checkpoint, so the run is stopped, not failed.
-        run.write_status("stopped", run.status().get("epoch", 0), config.epochs)
-        print("stopped before training began; continue with --resume", file=sys.stderr)
-        return 130
-    except BaseException as error:
-        if ours and run.exists():  # a run that --overwrite would have replaced is left as it was
-            run.write_status("failed", run.status().get("epoch", 0), config.epochs, error=f"{type(error).__name__}: {error}")
-        raise
-    finally:
-        run.unlock()
-    print(f"finished: samples in {run.samples_dir}, generator in {run.generator_path}")
+    print(f"finished: samples in {plan.run.samples_dir}, generator in {plan.run.generator_path}")
     return 0
 
 
@@ -467,6 +364,9 @@ def main(argv=None) -> int:
     except (UserError, DataError, RunError, ValueError, OSError) as error:  # OSError: a path that cannot be written
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before anything was written (training handles its own)
+        print("stopped", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -43,66 +43,106 @@ def check_range(name: str, value) -> None:
         raise ValueError(f"--{name.replace('_', '-')} must be {rule}, not {value}")
 
 
-def option(default, help):
-    return dataclasses.field(default=default, metadata={"help": help})
+LOSSES = ("bce", "hinge")  # trainer/steps.py defines them
+
+
+def option(default, help, label=None, choices=None, basic=False, app=True, unset="the family's"):
+    """A TrainConfig field as every reader shows it: the CLI's `--help`, and the app's start form
+    (`label`; `basic` ones on top, the rest under "More options"; `app=False` for the paths
+    the app chooses itself; `unset`: what an empty input means). A new option thereby appears
+    in both, and in config.json, at once."""
+    metadata = dict(help=help, label=label, choices=choices, basic=basic, app=app and help is not None, unset=unset)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def recorded(default=None):
+    """A field filled in from the data set when training starts, not an option."""
+    return dataclasses.field(default=default, metadata=dict(help=None, label=None, choices=None, basic=False,
+                                                           app=False, unset=None))
+
+
+def choices(name: str):
+    """The values an option takes, where they form a list (the families live in trainer.models)."""
+    if name == "model":
+        from trainer.models import FAMILIES
+
+        return tuple(FAMILIES)
+    return TrainConfig.__dataclass_fields__[name].metadata["choices"]
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    dataset: str = option("mnist", "mnist, fashion_mnist or folder:PATH (PATH/<label>/<image>)")
-    model: str = option("cdcgan", "GAN family (see the list above)")
-    run_name: str = option("", "name of the run directory (default: DATASET-MODEL)")
-    runs_dir: str = option("runs", "where run directories live")
-    epochs: int = option(10, "epochs to train in total (raise it with --resume to train longer)")
-    batch_size: int | None = option(None, "global batch size")
-    lr: float | None = option(None, "Adam learning rate")
-    beta1: float | None = option(None, "Adam beta1")
-    latent_dim: int | None = option(None, "size of the noise vector z")
-    d_steps: int | None = option(None, "discriminator steps per iteration (Metropolia thesis: 5)")
-    g_steps: int | None = option(None, "generator steps per iteration (Sony thesis: 2)")
-    loss: str | None = option(None, "bce (non-saturating) or hinge")
-    lr_decay_epochs: int = option(0, "let the learning rate fall linearly to 0 over the last N of --epochs (0: constant)")
+    dataset: str = option("mnist", "mnist, fashion_mnist or folder:PATH (PATH/<label>/<image>)", "Data set",
+                          basic=True)
+    model: str = option("cdcgan", "GAN family (see the list above)", "Model family", basic=True)
+    run_name: str = option("", "name of the run directory (default: DATASET-MODEL)", app=False)
+    runs_dir: str = option("runs", "where run directories live", app=False)
+    epochs: int = option(10, "epochs to train in total (raise it with --resume to train longer)", "Epochs",
+                         basic=True)
+    batch_size: int | None = option(None, "global batch size", "Batch size", basic=True)
+    lr: float | None = option(None, "Adam learning rate", "Learning rate", basic=True)
+    beta1: float | None = option(None, "Adam beta1", "Adam beta1")
+    latent_dim: int | None = option(None, "size of the noise vector z", "Noise size")
+    d_steps: int | None = option(None, "discriminator steps per iteration (Metropolia thesis: 5)",
+                                 "Discriminator steps", basic=True)
+    g_steps: int | None = option(None, "generator steps per iteration (Sony thesis: 2)", "Generator steps",
+                                 basic=True)
+    loss: str | None = option(None, "bce (non-saturating) or hinge", "Loss", LOSSES)
+    lr_decay_epochs: int = option(0, "let the learning rate fall linearly to 0 over the last N of --epochs (0: constant)",
+                                  "Learning-rate decay epochs")
     generator_width: int | None = option(None, "multiply the channels of cdcgan's generator (2: twice as wide; slower "
-                                               "on a CPU and in the browser)")
+                                               "on a CPU and in the browser)", "Generator width")
     discriminator_width: int | None = option(None, "multiply the channels of cdcgan's discriminator (2: twice as "
-                                                   "wide; slower to train, the generator is unchanged)")
+                                                   "wide; slower to train, the generator is unchanged)",
+                                             "Discriminator width")
     class_loss_weight: float | None = option(None, "weight of an auxiliary classification loss (AC-GAN): D learns to "
                                                    "name the label of real images, G to make fakes D names as asked "
-                                                   "(0: off)")
+                                                   "(0: off)", "Class loss weight")
     twin_class_head: bool = option(False, "with --class-loss-weight: a second class head learns to name the label of "
                                           "fakes, and G is rewarded when it cannot (TAC-GAN); corrects the class "
-                                          "loss's pull towards easy, typical samples")
+                                          "loss's pull towards easy, typical samples", "Twin class head")
     mode_seeking_weight: float = option(0.0, "weight of a mode-seeking loss (MSGAN): G is rewarded when two noise "
                                              "vectors with the same label give different images; more varied "
-                                             "samples, a better data set to train a classifier on (0: off)")
+                                             "samples, a better data set to train a classifier on (0: off)",
+                                        "Mode-seeking weight")
     average_decay: float | None = option(None, "keep an exponential moving average of the generator's weights "
-                                               "with this decay and sample from it (0: off)")
+                                               "with this decay and sample from it (0: off; docs/recipes.md's "
+                                               "longer recipes use 0.999)", "Average G's weights, decay", basic=True,
+                                        unset="off")
     image_size: int | None = option(None, "resize images to SIZE x SIZE (default: 28 for mnist and fashion_mnist, "
-                                           "64 for folders and for dcgan)")
-    channels: int | None = option(None, "1 (grayscale) or 3 (RGB); default: as the data")
-    limit_per_class: int | None = option(None, "class-balanced subset: N images per class")
-    seed: int = option(0, "seed for data selection, data order, noise and initialisation")
-    strategy: str = option("default", "tf.distribute strategy: default, mirrored or multiworker")
-    precision: str = option("float32", "float32, mixed_bfloat16 or mixed_float16")
-    jit_compile: bool | None = option(None, "compile the step with XLA (default: the family's choice)")
-    steps_per_call: int = option(50, "iterations per graph call between progress updates")
-    keep_checkpoints: int = option(3, "how many epoch checkpoints to keep")
-    data_dir: str | None = option(None, "directory holding the data set files")
-    eval_every: int = option(0, "score the generator with the classifier every K epochs (0: never)")
-    eval_samples: int = option(2000, "samples scored by --eval-every")
-    classifiers_dir: str = option("classifiers", "where `trainer classifier train` keeps classifiers")
+                                           "64 for folders and for dcgan)", "Image size",
+                                    unset="as the data")
+    channels: int | None = option(None, "1 (grayscale) or 3 (RGB); default: as the data", "Channels", (1, 3),
+                                    unset="as the data")
+    limit_per_class: int | None = option(None, "class-balanced subset: N images per class", "Images per class",
+                                         basic=True, unset="all")
+    seed: int = option(0, "seed for data selection, data order, noise and initialisation", "Seed", basic=True)
+    strategy: str = option("default", "tf.distribute strategy: default, mirrored or multiworker", "Strategy",
+                           STRATEGIES)
+    precision: str = option("float32", "float32, mixed_bfloat16 or mixed_float16", "Precision", PRECISIONS)
+    jit_compile: bool | None = option(None, "compile the step with XLA (default: the family's choice)",
+                                      "Compile with XLA")
+    steps_per_call: int = option(50, "iterations per graph call between progress updates", "Steps per call")
+    keep_checkpoints: int = option(3, "how many epoch checkpoints to keep", "Checkpoints kept")
+    data_dir: str | None = option(None, "directory holding the data set files", "Data directory",
+                                   unset="where trainer data fetch put them")
+    eval_every: int = option(0, "score the generator with the classifier every K epochs (0: never)",
+                             "Score every K epochs")
+    eval_samples: int = option(2000, "samples scored by --eval-every", "Samples scored")
+    classifiers_dir: str = option("classifiers", "where `trainer classifier train` keeps classifiers", app=False)
     # Filled in from the data set when training starts; readers need them without the data.
-    image_shape: list[int] | None = option(None, None)
-    label_names: list[str] | None = option(None, None)
-    output_range: list[float] | None = option(None, None)
+    image_shape: list[int] | None = recorded()
+    label_names: list[str] | None = recorded()
+    output_range: list[float] | None = recorded()
     # Which arrangement of layers the family's generator was built with (see cdcgan.py), kept so
     # that a run's checkpoints, which name weights by layer position, load into the arrangement
     # that wrote them. Not an option: new runs take the family's current one from its DEFAULTS.
-    generator_layout: int | None = option(None, None)
+    generator_layout: int | None = recorded()
 
     def check(self) -> None:
-        """A ValueError naming the first option whose value cannot work. Fields still None (left
-        to the family) pass, so the check runs before and after `resolve`."""
+        """A ValueError naming the first option whose value cannot work, of the rules that need
+        neither the data set nor TensorFlow (trainer/launch.py asks the others). Fields still None
+        (left to the family) pass, so the check runs before and after `resolve`."""
         def refuse(name, rule):
             raise ValueError(f"--{name.replace('_', '-')} must be {rule}, not {getattr(self, name)}")
 
@@ -116,6 +156,21 @@ class TrainConfig:
                 refuse(name, "at least 0 and below 1")
         if self.lr_decay_epochs > self.epochs:
             refuse("lr_decay_epochs", f"between 0 and --epochs ({self.epochs})")
+        for name in ("loss", "strategy", "precision", "channels"):
+            if getattr(self, name) is not None and getattr(self, name) not in choices(name):
+                refuse(name, f"one of {', '.join(map(str, choices(name)))}")
+        if self.twin_class_head and self.class_loss_weight is not None and not self.class_loss_weight:
+            raise ValueError("--twin-class-head needs a class loss: a --class-loss-weight above 0")
+        if self.mode_seeking_weight and self.batch_size is not None and self.batch_size < 2:
+            raise ValueError("--mode-seeking-weight needs pairs of samples: a --batch-size of at least 2")
+        from trainer.models import check_family_options  # the families' own options (no TensorFlow)
+
+        check_family_options(self)
+
+    @classmethod
+    def options(cls) -> list[dataclasses.Field]:
+        """The fields a user sets (the CLI's options, the app's form); the rest are recorded."""
+        return [field for field in dataclasses.fields(cls) if field.metadata["help"] is not None]
 
     @property
     def run_dir(self) -> Path:
@@ -134,10 +189,10 @@ class TrainConfig:
         """The `trainer train` options that make this config, for a program that starts the
         trainer (the app): every option whose value is set and differs from the dataclass's."""
         argv = []
-        for field in dataclasses.fields(self):
+        for field in self.options():
             value = getattr(self, field.name)
-            if field.metadata["help"] is None or value is None or value == field.default:
-                continue  # recorded from the data set, left to the family, or the default
+            if value is None or value == field.default:
+                continue  # left to the family, or the default
             flag = "--" + field.name.replace("_", "-")
             if isinstance(value, bool):  # switches: --twin-class-head or --no-twin-class-head
                 argv.append(flag if value else "--no-" + flag[2:])

@@ -262,8 +262,6 @@ def class_folders(root: Path) -> list[Path]:
 
 def split_folder(root: Path, split: str) -> Path:
     """`root/train/<label>/` and `root/test/<label>/` when both hold class folders, else `root`."""
-    if not root.is_dir():
-        raise DataError(f"folder data set {root} does not exist (expected {root}/<label>/<image>)")
     train, test = root / "train", root / "test"
     if train.is_dir() and test.is_dir() and class_folders(train) and class_folders(test):
         train_names = [folder.name for folder in class_folders(train)]
@@ -293,9 +291,21 @@ def read_image(path: Path, size: int) -> np.ndarray | str:
         return f"{type(error).__name__}: {error}"
 
 
-def load_folder(dataset: str, split: str, image_size: int, log) -> ImageDataset:
+def check_dataset(dataset: str) -> None:
+    """A DataError for a data set that cannot load, found before anything is read: an unknown
+    name, or a folder that is not there (the app asks too, before it starts a training)."""
+    if dataset in BUILTIN_DATASETS:
+        return
+    if not dataset.startswith("folder:"):
+        raise DataError(f"unknown data set {dataset!r}; choose one of: {DATASET_CHOICES}")
     if not dataset.removeprefix("folder:").strip():  # Path("") is the working directory
         raise DataError("folder: needs the folder's path: --dataset folder:PATH, with PATH/<label>/<image>")
+    root = Path(dataset.removeprefix("folder:")).expanduser()
+    if not root.is_dir():
+        raise DataError(f"folder data set {root} does not exist (expected {root}/<label>/<image>)")
+
+
+def load_folder(dataset: str, split: str, image_size: int, log) -> ImageDataset:
     root = split_folder(Path(dataset.removeprefix("folder:")).expanduser(), split)
     classes = class_folders(root)
     if not classes:
@@ -379,6 +389,7 @@ def load(dataset: str, split: str = "train", *, data_dir: str | None = None,
     """
     if split not in SPLIT_FILES:
         raise DataError(f"unknown split {split!r}; choose train or test")
+    check_dataset(dataset)
     if channels not in (None, 1, 3):
         raise DataError(f"channels must be 1 or 3, not {channels!r}")
     for option, value in (("image_size", image_size), ("limit_per_class", limit_per_class)):
@@ -386,12 +397,10 @@ def load(dataset: str, split: str = "train", *, data_dir: str | None = None,
             raise DataError(f"{option} must be at least 1, not {value}")
     if dataset in BUILTIN_DATASETS:
         result = load_builtin(dataset, split, data_dir)
-    elif dataset.startswith("folder:"):
+    else:
         result = load_folder(dataset, split, image_size or FOLDER_IMAGE_SIZE, log)
         if channels is None:  # gray when every pixel has three equal channels, whatever the format
             channels = 1 if (result.images.min(axis=-1) == result.images.max(axis=-1)).all() else 3
-    else:
-        raise DataError(f"unknown data set {dataset!r}; choose one of: {DATASET_CHOICES}")
     if limit_per_class:  # first, so that only the chosen images are resized
         result = balanced_subset(result, limit_per_class, seed, log)
     if image_size and image_size != result.image_shape[0]:
