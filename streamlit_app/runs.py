@@ -262,7 +262,14 @@ def delete_run(root: Path, name: str) -> None:
     for job in JOB_OUTPUTS:
         if job_state(path, job)["state"] == "running":
             raise RunError(f"`trainer {job}` is running on {name}: delete it once that has finished")
-    shutil.rmtree(path)
+    # The run's own lock, held while the files go: a training started from a terminal a moment
+    # ago, which no status shows yet, makes this refuse, and one starting now is refused.
+    run = RunDirectory(path)
+    run.lock()
+    try:
+        shutil.rmtree(path)
+    finally:
+        run.unlock()
 
 
 def job_state(path: Path, job: str) -> dict:

@@ -17,7 +17,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from trainer.__main__ import main
 for strategy in ("default", "mirrored"):
-    # Without XLA on one device too: XLA draws other noise from the same seed (trainer/train.py).
+    # Without XLA on one device too: XLA draws other noise from the same seed (trainer/steps.py).
     code = main(["train", "--runs-dir", sys.argv[1], "--run-name", strategy, "--strategy", strategy,
                  "--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50",
                  "--model", "cgan", "--epochs", "2", "--no-jit-compile"])

@@ -16,7 +16,7 @@ from trainer import start_tensorflow
 from trainer.config import TrainConfig, check_range, choices
 from trainer.launch import new_config
 from trainer.models import describe_families
-from trainer.rundir import RunError, add_run_options, resolve_run
+from trainer.rundir import RunError, add_run_options, resolve_run, take_lock
 
 class UserError(Exception):
     """Something the user can fix; printed as one line, exit code 2."""
@@ -129,20 +129,30 @@ def classifier_train(args) -> int:
         # Two 5x5 convolutions, each pooled by 2, leave nothing of a smaller image.
         raise UserError(f"--image-size must be at least 16 for lenet, not {args.image_size} (or choose --arch dfn)")
     directory = classifier_dir(args.dataset, args.arch, args.classifiers_dir)
-    if (directory / "info.json").exists() and not args.overwrite:
-        raise UserError(f"{directory} already holds a classifier, which eval, --eval-every and export use: "
-                        f"add --overwrite to replace it")
+
+    def refuse_to_replace():
+        if (directory / "info.json").exists() and not args.overwrite:
+            raise UserError(f"{directory} already holds a classifier, which eval, --eval-every and export use: "
+                            f"add --overwrite to replace it")
+
+    refuse_to_replace()
     options = dict(data_dir=args.data_dir, image_size=args.image_size, channels=args.channels)
     train_set = data.load(args.dataset, "train", limit_per_class=args.limit_per_class, seed=args.seed, **options)
     test_set = data.load(args.dataset, "test", **options)
-    print(f"training {args.arch} on {args.dataset}: {len(train_set.labels)} training images, "
-          f"{len(test_set.labels)} test images", flush=True)
-    model, history = train_classifier(train_set, args.arch, args.epochs, args.batch_size, args.seed, test=test_set)
-    info = dict(dataset=args.dataset, arch=args.arch, image_shape=list(train_set.image_shape),
-                label_names=list(train_set.label_names), train_images=len(train_set.labels),
-                test_accuracy=history[-1]["test_accuracy"], test_loss=history[-1]["test_loss"],
-                epochs=args.epochs, history=history)
-    save_classifier(model, info, directory)
+    lock = take_lock(directory)  # a second `classifier train` into this folder is refused, not overwriting
+    if lock is None:
+        raise UserError(f"another `classifier train` is writing {directory}; wait for it to finish")
+    with lock:
+        refuse_to_replace()  # again: one that finished while this one loaded the data
+        print(f"training {args.arch} on {args.dataset}: {len(train_set.labels)} training images, "
+              f"{len(test_set.labels)} test images", flush=True)
+        model, history = train_classifier(train_set, args.arch, args.epochs, args.batch_size, args.seed,
+                                          test=test_set)
+        info = dict(dataset=args.dataset, arch=args.arch, image_shape=list(train_set.image_shape),
+                    label_names=list(train_set.label_names), train_images=len(train_set.labels),
+                    test_accuracy=history[-1]["test_accuracy"], test_loss=history[-1]["test_loss"],
+                    epochs=args.epochs, history=history)
+        save_classifier(model, info, directory)
     print(f"test accuracy {info['test_accuracy']:.2%}; saved in {directory}")
     print(json.dumps({key: info[key] for key in ("dataset", "arch", "test_accuracy")}))
     return 0

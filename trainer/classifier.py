@@ -97,8 +97,13 @@ class Classifier:
         self.directory = Path(directory)
         if not (self.directory / "classifier.keras").exists():
             raise RunError(f"no classifier in {self.directory}")
-        self.info = json.loads((self.directory / "info.json").read_text())
-        self.model = keras.models.load_model(self.directory / "classifier.keras", compile=False)
+        try:
+            self.info = json.loads((self.directory / "info.json").read_text())
+            self.model = keras.models.load_model(self.directory / "classifier.keras", compile=False)
+        except Exception as error:  # Keras and json raise many kinds for a damaged or missing file
+            raise RunError(f"cannot load the classifier in {self.directory}: it is damaged or incomplete "
+                           f"({type(error).__name__}: {str(error)[:160]}); train it again with `python -m trainer "
+                           f"classifier train --overwrite` and its data set") from None
         self.features_model = keras.Model(self.model.input, [self.model.get_layer("features").output,
                                                              self.model.output])
 

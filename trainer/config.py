@@ -30,7 +30,7 @@ RANGES.update({name: (0, None) for name in ("lr_decay_epochs", "class_loss_weigh
 # tstr add to a seed for further draws go to TensorFlow's 64-bit stateless seeds.)
 MAX_SEED = 2 ** 32 - 1
 RANGES.update(seed=(0, MAX_SEED))
-# Each D and G step's noise seed is keyed by a slot below 32 (see trainer/train.py).
+# Each D and G step's noise seed is keyed by a slot below 32 (see trainer/steps.py).
 RANGES.update(d_steps=(1, 31), g_steps=(1, 31))
 
 

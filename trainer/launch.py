@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from trainer.config import TrainConfig
 from trainer.data import DataError, check_dataset
-from trainer.rundir import RunDirectory, RunError, atomic_write, check_run_name, default_run_stem
+from trainer.rundir import (RunDirectory, RunError, atomic_write, check_run_name, default_run_stem,
+                            describe_write_failure)
 
 if TYPE_CHECKING:
     from trainer.data import ImageDataset
@@ -203,11 +204,24 @@ def run(plan: Plan, log=print) -> None:
     except TrainingFailed as failure:
         directory.write_status("failed", trainer.epoch, config.epochs, error=str(failure))
         raise
-    except BaseException as error:
-        if ours and directory.exists():  # a run that --overwrite would have replaced is left as it was
-            directory.write_status("failed", finished_epochs(directory), config.epochs,
-                                   error=f"{type(error).__name__}: {error}")
+    except RunError:  # a refusal found only now (every checkpoint damaged): the run is as it was
         raise
+    except BaseException as error:
+        if not ours or not directory.exists():  # a run that --overwrite would have replaced is left as it was
+            raise
+        failure = describe_write_failure(error, directory.path)
+        done = trainer.state.saved_epochs() if trainer is not None else finished_epochs(directory)
+        message = f"{type(error).__name__}: {error}" if failure is None else (
+            f"{failure}; the last complete checkpoint (epoch {done}) is kept: make room, then continue with --resume")
+        try:
+            directory.write_status("failed", done, config.epochs, error=message)
+        except OSError:
+            if failure is None:
+                raise
+            message += " (status.json could not say so either)"
+        if failure is None:
+            raise
+        raise TrainingFailed(message) from None
     finally:
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)

@@ -8,6 +8,7 @@ resumed run trims and then redoes identically.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
@@ -32,11 +33,23 @@ class EpochRecorder:
         self.history: list[dict] = []
         self.writer = None
 
+    def missing_epochs(self) -> list[int]:
+        """Finished epochs, as the restored checkpoint counts them, without a history record."""
+        recorded = {record.get("epoch") for record in self.run.history()}
+        return [epoch for epoch in range(1, int(self.state.epoch) + 1) if epoch not in recorded]
+
     def open(self) -> None:
         """Take up the history where the restored checkpoint stands."""
         done = int(self.state.epoch)
-        self.history = [record for record in self.run.history() if record["epoch"] <= done]
-        self.run.write_history(self.history)  # drops epochs written after the checkpoint a crash left
+        # Drops epochs written after the checkpoint a crash left; keeps one record per epoch.
+        self.history = [record for record in self.run.history() if record.get("epoch", done + 1) <= done]
+        lost = self.missing_epochs()
+        if lost:
+            self.log(f"history.jsonl has no record of epochs {', '.join(map(str, lost))} and no earlier checkpoint "
+                     f"is kept to train them again: they are marked lost")
+            self.history += [dict(epoch=epoch, **dict.fromkeys(SCALARS), lost=True) for epoch in lost]
+            self.history.sort(key=lambda record: record["epoch"])
+        self.run.write_history(self.history)
         if done < self.config.epochs:
             # A finished run trained on: its old generator.keras would pass for the newest (sample,
             # eval and export prefer it); until the new one is saved they read the checkpoints.
@@ -45,7 +58,10 @@ class EpochRecorder:
 
     def close(self) -> None:
         if self.writer is not None:
-            self.writer.close()
+            # TensorBoard's last events are the least of what a full disk costs: the error that
+            # stopped the run, not this one, is what the user must read.
+            with contextlib.suppress(tf.errors.OpError, OSError):
+                self.writer.close()
 
     def start_epoch(self, epoch: int) -> None:
         self.run.write_status("running", epoch - 1, self.config.epochs)

@@ -15,6 +15,7 @@ Every file is replaced atomically (write a temporary file, then rename) so that 
 from __future__ import annotations
 
 import argparse
+import errno
 import fcntl
 import json
 import os
@@ -88,6 +89,55 @@ def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIF
     return Path(root) / f"{name}-{arch}"
 
 
+# The failed writes that mean "the disk, not the training": errno, what strerror says (which
+# TensorFlow's errors carry in their text) and how the user is told.
+WRITE_FAILURES = {errno.ENOSPC: "no space left on", errno.EDQUOT: "the disk quota is used up on",
+                  errno.EROFS: "a read-only file system at", errno.EIO: "an input/output error on"}
+
+
+def describe_write_failure(error: BaseException, path: Path) -> str | None:
+    """One line for an error that a full, read-only or failing disk caused while saving into
+    `path` (an OSError, or TensorFlow's error of a checkpoint write); None for any other error."""
+    code = error.errno if isinstance(error, OSError) else None
+    text = str(getattr(error, "message", None) or error)
+    if code not in WRITE_FAILURES:
+        code = next((number for number in WRITE_FAILURES if os.strerror(number) in text), None)
+    if code is None:
+        return None
+    # TensorFlow names the file among op names that have slashes too: the one in the run.
+    file = getattr(error, "filename", None) or next(
+        (word.rstrip(";:,") for word in text.split() if str(Path(path).resolve()) in word), str(path))
+    file = str(file).split("_temp/")[0]  # a checkpoint is written to ckpt-N_temp/ first
+    return f"{WRITE_FAILURES[code]} {mount_point(path)} while saving {file}"
+
+
+def mount_point(path: Path) -> Path:
+    """The folder where the file system holding `path` is mounted: what a user frees space on."""
+    path = Path(path).resolve()
+    while not path.exists():
+        path = path.parent
+    device = path.stat().st_dev
+    while path.parent != path and path.parent.stat().st_dev == device:
+        path = path.parent
+    return path
+
+
+def take_lock(directory: Path):
+    """An exclusive lock on `directory` (made if need be), as the open file that holds it, or
+    None if another process holds it. One atomic step, so two processes that try at the same
+    moment cannot both win; the kernel drops the lock when its process dies, even by `kill -9`,
+    so a crash never leaves a stale one."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lock_file = open(directory / ".lock", "w")
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.close()
+        return None
+    return lock_file
+
+
 def read_json(path: Path, default=None):
     try:
         return json.loads(Path(path).read_text())
@@ -121,18 +171,12 @@ class RunDirectory:
         return self.config_path.exists()
 
     def lock(self) -> None:
-        """Hold an exclusive lock for as long as this process lives: a second training into the
-        same directory is refused. The kernel drops the lock when the process dies, even by
-        `kill -9`, so a crash never leaves a stale lock."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(self.path / ".lock", "w")
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_file.close()
-            self._lock_file = None
+        """Hold the run's lock until `unlock` or the process ends: a second training into the
+        same directory, or the app deleting it meanwhile, is refused."""
+        self._lock_file = take_lock(self.path)
+        if self._lock_file is None:
             holder = self.status().get("pid", "another process")
-            raise RunError(f"{self.path} is being trained by process {holder}; stop it first") from None
+            raise RunError(f"{self.path} is being trained by process {holder}; stop it first")
 
     def unlock(self) -> None:
         if self._lock_file is not None:

@@ -6,6 +6,7 @@ the command line, in the app and in the browser.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -98,53 +99,55 @@ def checkpoint_epochs(run: RunDirectory) -> dict[int, str]:
 
 
 def load_generator_and_epoch(run_dir: str | Path, epoch: int | None = None):
-    """(generator, config, epoch) as `load_generator` loads them, with the epoch loaded. A run
-    still training (no generator.keras yet) is pinned to its latest kept epoch before loading,
-    so that a report names the epoch it used even if another ends meanwhile."""
-    run = RunDirectory(run_dir)
-    if epoch is None and not run.generator_path.exists():
-        epoch = max(checkpoint_epochs(run), default=None)
-    generator, config = load_generator(run_dir, epoch)
-    return generator, config, epoch or run.status().get("epoch")
-
-
-def load_generator(run_dir: str | Path, epoch: int | None = None):
-    """(generator, config) of a run: the checkpoint of `epoch`, or else the final
-    generator.keras, or else the latest checkpoint (a run still training or stopped)."""
+    """(generator, config, epoch) as `load_generator` loads them, with the epoch loaded: a run
+    still training (no generator.keras yet) reads its newest kept checkpoint that is whole, so
+    that a report names the epoch it used even if another ends meanwhile."""
     run = RunDirectory(run_dir)
     if not run.exists():
         raise RunError(f"{run.path} is not a run directory (no config.json)")
     config = TrainConfig.load(run.path)
     if epoch is None and run.generator_path.exists():
-        import keras
-
-        import trainer.models.layers  # noqa: F401  (registers our layers, so that load_model knows them)
-        try:
-            return keras.models.load_model(run.generator_path, compile=False), config
-        except Exception as error:  # Keras says "File not found" of a damaged file, among other things
-            kept = ", ".join(map(str, sorted(checkpoint_epochs(run))))
-            instead = (f"use a kept checkpoint with --epoch (kept: {kept})" if kept
-                       else "train it again with --overwrite")
-            raise RunError(f"cannot load {run.generator_path}: it is damaged or not a Keras model "
-                           f"({error}); {instead}") from None
+        return load_final_generator(run), config, run.status().get("epoch")
     generator = build_generator(config)
-    # Runs that average the generator's weights sample from the average (see trainer/train.py).
+    # Runs that average the generator's weights sample from the average (see trainer/state.py).
     name = "average_generator" if config.average_decay else "generator"
-    tf.train.Checkpoint(**{name: generator}).read(checkpoint_path(run, epoch)).expect_partial()
+    return generator, config, read_checkpoint(run, epoch, **{name: generator})
+
+
+def load_generator(run_dir: str | Path, epoch: int | None = None):
+    """(generator, config) of a run: the checkpoint of `epoch`, or else the final
+    generator.keras, or else the latest checkpoint (a run still training or stopped)."""
+    generator, config, _ = load_generator_and_epoch(run_dir, epoch)
     return generator, config
 
 
+def load_final_generator(run: RunDirectory):
+    import keras
+
+    import trainer.models.layers  # noqa: F401  (registers our layers, so that load_model knows them)
+    try:
+        return keras.models.load_model(run.generator_path, compile=False)
+    except Exception as error:  # Keras says "File not found" of a damaged file, among other things
+        kept = ", ".join(map(str, sorted(checkpoint_epochs(run))))
+        instead = (f"use a kept checkpoint with --epoch (kept: {kept})" if kept
+                   else "train it again with --overwrite")
+        raise RunError(f"cannot load {run.generator_path}: it is damaged or not a Keras model "
+                       f"({error}); {instead}") from None
+
+
 def load_discriminator(run_dir: str | Path, epoch: int | None = None):
-    """The discriminator of a run's checkpoint for `epoch` (default: the latest, which is the
-    final generator's epoch once a run has finished)."""
+    """The discriminator of a run's checkpoint for `epoch` (default: the newest whole one,
+    which is the final generator's epoch once a run has finished)."""
     run = RunDirectory(run_dir)
     config = TrainConfig.load(run.path)
     discriminator = build_discriminator(config)
-    tf.train.Checkpoint(discriminator=discriminator).read(checkpoint_path(run, epoch)).expect_partial()
+    read_checkpoint(run, epoch, discriminator=discriminator)
     return discriminator
 
 
-def checkpoint_path(run: RunDirectory, epoch: int | None) -> str:
+def read_checkpoint(run: RunDirectory, epoch: int | None, **objects) -> int:
+    """Read `objects` from the checkpoint of `epoch`, or else from the newest kept one that is
+    whole, saying which damaged ones it passed over; the epoch read."""
     checkpoints = checkpoint_epochs(run)
     if not checkpoints:
         status = run.status()
@@ -152,9 +155,20 @@ def checkpoint_path(run: RunDirectory, epoch: int | None) -> str:
                   "failed": f"it failed ({status.get('error', 'see its status.json')}); train it again with --overwrite",
                   }.get(status.get("state"), "resume it (train --resume) until its first epoch ends")
         raise RunError(f"{run.path} has no finished epoch yet: {advice}")
-    if epoch is None:
-        epoch = max(checkpoints)
-    if epoch not in checkpoints:
+    if epoch is not None and epoch not in checkpoints:
         raise RunError(f"no checkpoint for epoch {epoch} in {run.path}; kept epochs: "
                        f"{', '.join(map(str, sorted(checkpoints)))}")
-    return checkpoints[epoch]
+    damaged = []
+    for number in [epoch] if epoch is not None else sorted(checkpoints, reverse=True):
+        try:
+            tf.train.Checkpoint(**objects).read(checkpoints[number]).expect_partial()
+        except (tf.errors.OpError, ValueError) as error:
+            damaged.append(f"{checkpoints[number]} ({type(error).__name__})")
+            continue
+        if damaged:
+            print(f"note: skipped damaged checkpoint {'; '.join(damaged)}; read epoch {number}", file=sys.stderr)
+        return number
+    others = sorted(set(checkpoints) - {epoch})
+    instead = (f"choose another with --epoch (kept: {', '.join(map(str, others))})" if epoch is not None and others
+               else "train the run again with --overwrite")
+    raise RunError(f"checkpoint {'; '.join(damaged)} is damaged; {instead}")

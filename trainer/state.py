@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from trainer.config import TrainConfig
 from trainer.models import build_discriminator, build_generator
-from trainer.rundir import RunDirectory
+from trainer.rundir import RunDirectory, RunError
 
 # Slots of the running sums kept in the checkpoint, so that an epoch interrupted and resumed
 # reports the same means as one run straight through.
@@ -36,6 +36,20 @@ def precision_policy(name: str):
         yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+def saved_value(path: str, name: str, otherwise):
+    """A counter as a checkpoint saved it, or `otherwise` if the checkpoint cannot say."""
+    try:
+        return int(tf.train.load_variable(path, f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))
+    except (tf.errors.OpError, ValueError):
+        return otherwise
+
+
+def first_line(error: Exception) -> str:
+    """An error's gist for a one-line message: TensorFlow's run to many lines."""
+    text = str(getattr(error, "message", None) or error).strip().splitlines()
+    return f"{type(error).__name__}: {(text or [''])[0][:160]}"
 
 
 def counter(dtype=tf.int64, value=0):
@@ -92,16 +106,35 @@ class TrainingState:
     def optimizers(self):
         return self.g_optimizer, self.d_optimizer
 
-    def restore(self) -> str | None:
-        """Load the furthest checkpoint, an epoch's end or a stop mid-epoch; its path, or None
-        for a run that has none yet."""
-        candidates = [manager.latest_checkpoint for manager in (self.epoch_checkpoints, self.interrupted_checkpoints)]
-        candidates = [path for path in candidates if path]
-        if not candidates:
-            return None
-        latest = max(candidates, key=lambda path: tf.train.load_variable(path, "global_step/.ATTRIBUTES/VARIABLE_VALUE"))
-        self.checkpoint.restore(latest).assert_consumed()
-        return latest
+    def kept_checkpoints(self) -> list[str]:
+        """Every kept checkpoint, the epochs' and a stop's mid-epoch one, furthest along first
+        (one too damaged to say how far it got first of all: it is tried, and reported)."""
+        paths = list(self.epoch_checkpoints.checkpoints)
+        if self.interrupted_checkpoints.latest_checkpoint:
+            paths.append(self.interrupted_checkpoints.latest_checkpoint)
+        return sorted(paths, key=lambda path: saved_value(path, "global_step", float("inf")), reverse=True)
+
+    def restore(self, log, before_epoch: int | None = None) -> str | None:
+        """Load the furthest kept checkpoint that restores (with `before_epoch`, the furthest
+        that had finished fewer epochs); its path, or None for a run that has none yet. A
+        damaged one is skipped and named; a RunError when every one is damaged."""
+        damaged = []
+        for path in self.kept_checkpoints():
+            if before_epoch is not None and saved_value(path, "epoch", before_epoch) >= before_epoch:
+                continue
+            try:
+                self.checkpoint.restore(path).assert_consumed()
+            except (tf.errors.OpError, AssertionError, ValueError) as error:
+                damaged.append(f"{path} ({first_line(error)})")
+                continue
+            for note in damaged:
+                log(f"skipped damaged checkpoint {note}")
+            return path
+        if damaged:
+            raise RunError(f"cannot resume: {'; '.join(damaged)} {'is' if len(damaged) == 1 else 'are'} damaged "
+                           f"and no other kept checkpoint restores; start the run again with --overwrite, or "
+                           f"put back a copy of {self.epoch_checkpoints.directory}")
+        return None
 
     def end_epoch(self, epoch: int) -> None:
         """Count the epoch as finished and save it: the last step of an epoch's outputs."""
@@ -110,6 +143,12 @@ class TrainingState:
         self.sums.assign(tf.zeros_like(self.sums))
         self.epoch_seconds.assign(0.0)
         self.epoch_checkpoints.save(checkpoint_number=epoch)
+
+    def saved_epochs(self) -> int:
+        """Epochs finished as the newest complete epoch checkpoint holds them (a save that
+        failed half-way is not one)."""
+        latest = self.epoch_checkpoints.latest_checkpoint
+        return saved_value(latest, "epoch", 0) if latest else 0
 
     def save_interrupted(self) -> None:
         self.interrupted_checkpoints.save()

@@ -10,6 +10,7 @@ makes exact resume possible: the state says where the run stands to the iteratio
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ import tensorflow as tf
 
 from trainer.config import TrainConfig
 from trainer.recorder import EpochRecorder
-from trainer.rundir import RunDirectory
+from trainer.rundir import RunDirectory, RunError
 from trainer.state import TrainingState
 from trainer.steps import TrainSteps
 
@@ -65,10 +66,23 @@ class GANTrainer:
         return int(self.state.epoch)
 
     def restore(self) -> None:
-        """Continue from the furthest checkpoint: an epoch's end, or a stop mid-epoch."""
-        latest = self.state.restore()
+        """Continue from the furthest checkpoint that restores: an epoch's end, or a stop
+        mid-epoch. An epoch whose history record is lost (a line cut short) is trained again
+        from an earlier checkpoint, which draws exactly what it drew the first time."""
+        latest = self.state.restore(self.log)
         if latest is None:
             return
+        missing = self.recorder.missing_epochs()
+        if missing:
+            earlier = None
+            with contextlib.suppress(RunError):
+                earlier = self.state.restore(self.log, before_epoch=missing[0])
+            if earlier is None:  # none kept from before the gap: the recorder marks the records lost
+                self.state.restore(self.log)
+            else:
+                self.log(f"history.jsonl has no record of epoch {missing[0]} (a line cut short?): training "
+                         f"it again from {earlier}")
+                latest = earlier
         self.steps.apply_learning_rate()
         self.log(f"resuming from {latest}: epoch {self.epoch + 1}, "
                  f"iteration {int(self.state.step_in_epoch)} of {self.iterations_per_epoch}")
