@@ -57,16 +57,19 @@ def native_start_up_noise_filtered():
             sys.stderr.flush()
 
 
-def start_tensorflow():
+def start_tensorflow(first=None):
     """Import TensorFlow with its one-time native start-up behind the filter above: the import,
     the devices' discovery (cuInit) and XLA's service, which announces itself at the first
     compilation (a trivial one here, about 0.1 s). The runtime is up afterwards: a script that
-    configures devices (logical CPUs, GPU memory growth) does so before calling it."""
+    configures devices (logical CPUs, GPU memory growth) does so before calling it, and what must
+    come before any operation (a multi-worker strategy) is `first`, whose result is returned."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" in sys.modules:  # started already; its lines, if any, have been written
-        return
+        return first() if first else None
     with native_start_up_noise_filtered():
         import tensorflow as tf
 
         tf.config.list_physical_devices()
+        result = first() if first else None
         tf.function(lambda value: value + 1, jit_compile=True)(tf.constant(0.0))
+    return result

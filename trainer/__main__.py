@@ -249,6 +249,12 @@ def tstr(args) -> int:
     return 0
 
 
+def launch_command(args) -> int:
+    from trainer.workers import launch
+
+    return launch(args.workers, args.arguments)
+
+
 def data_command(args) -> int:
     from trainer import data
 
@@ -354,6 +360,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_noise_scale_option(tstr_parser)
     add_hardest_of_option(tstr_parser)
     tstr_parser.set_defaults(handler=tstr)
+
+    launch_parser = commands.add_parser(
+        "launch", help="train on several local workers (--strategy multiworker)",
+        description="Start N workers of `trainer train` on this machine, each with its TF_CONFIG (free ports of "
+                    "127.0.0.1), and show the chief's progress; Ctrl-C stops them all, saved. Example: python -m "
+                    "trainer launch --workers 2 -- train --model cdcgan --epochs 10. For several machines, see "
+                    "docs/tools.md (one TF_CONFIG per host).")
+    launch_parser.add_argument("--workers", type=int, default=2, help="how many workers (default: 2)")
+    launch_parser.add_argument("arguments", nargs=argparse.REMAINDER, metavar="-- train ...",
+                               help="the `trainer train` command every worker runs")
+    launch_parser.set_defaults(handler=launch_command)
 
     data_parser = commands.add_parser("data", help="fetch or check the MNIST and Fashion-MNIST files")
     data_parser.add_argument("action", choices=("fetch", "check"))

@@ -23,7 +23,7 @@ ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width"
 # The smallest value each number option makes sense with, and the largest where there is one.
 RANGES = {name: (1, None) for name in ("epochs", "batch_size", "latent_dim", "generator_width", "discriminator_width",
                                        "image_size", "limit_per_class", "steps_per_call", "keep_checkpoints",
-                                       "eval_samples")}
+                                       "eval_samples", "worker_timeout")}
 RANGES.update({name: (0, None) for name in ("lr_decay_epochs", "class_loss_weight", "mode_seeking_weight",
                                             "eval_every")})
 # Keras seeds NumPy's global generator with it, which takes 0 to 2**32 - 1. (The offsets synth and
@@ -117,8 +117,12 @@ class TrainConfig:
     limit_per_class: int | None = option(None, "class-balanced subset: N images per class", "Images per class",
                                          basic=True, unset="all")
     seed: int = option(0, "seed for data selection, data order, noise and initialisation", "Seed", basic=True)
-    strategy: str = option("default", "tf.distribute strategy: default, mirrored or multiworker", "Strategy",
-                           STRATEGIES)
+    strategy: str = option("default", "tf.distribute strategy: default (one device), mirrored (every GPU of this "
+                                      "machine, or its logical CPUs) or multiworker (the cluster in TF_CONFIG; see "
+                                      "`trainer launch`)", "Strategy", STRATEGIES)
+    worker_timeout: int = option(120, "with --strategy multiworker: seconds a worker waits for the others at an "
+                                      "exchange before it stops the run (a worker that died or hangs)",
+                                 "Worker timeout (s)")
     precision: str = option("float32", "float32, mixed_bfloat16 or mixed_float16", "Precision", PRECISIONS)
     jit_compile: bool | None = option(None, "compile the step with XLA (default: the family's choice)",
                                       "Compile with XLA")

@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import signal
+import tempfile
 from typing import TYPE_CHECKING
 
+from trainer import workers
 from trainer.config import TrainConfig
 from trainer.data import DataError, check_dataset
 from trainer.rundir import (RunDirectory, RunError, atomic_write, check_run_name, default_run_stem,
@@ -35,6 +37,7 @@ class Plan:
     resume: bool = False
     overwrite: bool = False
     found: str | None = None  # config.json as prepare read it: `run` trains only if it is still so
+    chief: bool = True  # False for the other workers of a multi-worker run: they write no run directory
     dataset: ImageDataset | None = None  # the rest is None for a plan prepared with load=False
     strategy: object = None
     evaluator: object = None
@@ -51,14 +54,16 @@ def prepare(options: dict, *, resume: bool = False, overwrite: bool = False, loa
         found = read_text(run.config_path)
         if resume:
             config = resumed_config(options, run)
-        elif found is not None and not overwrite:
+        # Only the chief writes the run; the others may find it already made by the chief.
+        chief = config.strategy != "multiworker" or workers.is_chief()
+        if not resume and found is not None and not overwrite and chief:
             raise RunError(f"{run.path} already exists: add --resume to continue it, --overwrite to start it "
                            f"again, or choose another --run-name")
         config.check()
         check_dataset(config.dataset)
     except (ValueError, DataError) as error:
         raise RunError(str(error)) from None
-    plan = Plan(config, run, resume, overwrite, found)
+    plan = Plan(config, run, resume, overwrite, found, chief)
     return load_data_and_strategy(plan) if load else plan
 
 
@@ -115,16 +120,24 @@ def load_data_and_strategy(plan: Plan) -> Plan:
     """The rest of the refusals, which need the data set and TensorFlow."""
     from trainer import start_tensorflow
 
-    start_tensorflow()
+    def make_strategy():
+        from trainer.train import make_strategy
+
+        return make_strategy(plan.config)
+
+    strategy = start_tensorflow(first=make_strategy)
     from trainer import data
     from trainer.models import get_family
-    from trainer.train import make_strategy
 
-    config = plan.config.resolve(get_family(plan.config.model).DEFAULTS)
+    config = plan.config
+    if config.jit_compile is None and tf_has_gpu():
+        # The families' choice is for CPUs, where XLA hurts conv nets; on a GPU it fuses their
+        # element-wise work into the convolutions and helps every family.
+        config = dataclasses.replace(config, jit_compile=True)
+    config = config.resolve(get_family(config.model).DEFAULTS)
     try:
         dataset = data.load(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size,
                             channels=config.channels, limit_per_class=config.limit_per_class, seed=config.seed)
-        strategy = make_strategy(config.strategy)
         config = validate_for(config, dataset, strategy.num_replicas_in_sync, stored=config if plan.resume else None)
     except (ValueError, DataError) as error:
         raise RunError(str(error)) from None
@@ -136,6 +149,12 @@ def load_data_and_strategy(plan: Plan) -> Plan:
         evaluator = Evaluator(config, Classifier.for_run(config, config.classifiers_dir), config.eval_samples,
                               config.seed)
     return dataclasses.replace(plan, config=config, dataset=dataset, strategy=strategy, evaluator=evaluator)
+
+
+def tf_has_gpu() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def validate_for(config: TrainConfig, dataset: ImageDataset, replicas: int, stored: TrainConfig | None = None):
@@ -166,10 +185,12 @@ def validate_for(config: TrainConfig, dataset: ImageDataset, replicas: int, stor
 
 def run(plan: Plan, log=print) -> None:
     """Lock the run, write its config.json, train, and record how it ended in status.json.
-    TrainingStopped and TrainingFailed (trainer/train.py) pass on, once recorded."""
+    TrainingStopped and TrainingFailed (trainer/train.py) pass on, once recorded. A worker other
+    than the chief trains into a scratch folder of its own, removed at the end."""
     from trainer.train import GANTrainer, TrainingFailed, TrainingStopped
 
-    config, directory = plan.config, plan.run
+    config = plan.config
+    directory = plan.run if plan.chief else RunDirectory(tempfile.mkdtemp(prefix=f"ganvas-{config.run_name}-worker-"))
     directory.lock()
     ours = False  # whether a failure is this run's to record: not before its config.json is (re)written
     trainer = None
@@ -180,7 +201,7 @@ def run(plan: Plan, log=print) -> None:
     previous_handlers = {sig: signal.signal(sig, lambda *_: requested.append(True))
                          for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if not plan.overwrite and read_text(directory.config_path) != plan.found:
+        if plan.chief and not plan.overwrite and read_text(directory.config_path) != plan.found:
             # Two trainings started together into one new name: the one that locked second
             # found the other's run where there had been none.
             raise RunError(f"{directory.path} was started by another training while this one was preparing; "
@@ -191,10 +212,11 @@ def run(plan: Plan, log=print) -> None:
                     shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         atomic_write(directory.config_path, config.to_json())
         ours = True
-        log(f"training {config.model} on {config.dataset} ({len(plan.dataset.labels)} images "
+        role = "" if plan.chief else f"worker {workers.task()[1]}, beside the chief, which writes {plan.run.path}: "
+        log(f"{role}training {config.model} on {config.dataset} ({len(plan.dataset.labels)} images "
             f"{'x'.join(map(str, config.image_shape))}) into {directory.path}")
-        trainer = GANTrainer(config, plan.dataset, directory, log=log, evaluator=plan.evaluator,
-                             strategy=plan.strategy)
+        trainer = GANTrainer(config, plan.dataset, directory, log=log, evaluator=plan.evaluator if plan.chief else None,
+                             strategy=plan.strategy, source=plan.run)
         if plan.resume:
             trainer.restore()
         trainer.fit(stop_requested=bool(requested))
@@ -209,10 +231,9 @@ def run(plan: Plan, log=print) -> None:
     except BaseException as error:
         if not ours or not directory.exists():  # a run that --overwrite would have replaced is left as it was
             raise
-        failure = describe_write_failure(error, directory.path)
         done = trainer.state.saved_epochs() if trainer is not None else finished_epochs(directory)
-        message = f"{type(error).__name__}: {error}" if failure is None else (
-            f"{failure}; the last complete checkpoint (epoch {done}) is kept: make room, then continue with --resume")
+        failure = describe_failure(error, config, directory, done)
+        message = failure or f"{type(error).__name__}: {error}"
         try:
             directory.write_status("failed", done, config.epochs, error=message)
         except OSError:
@@ -226,6 +247,26 @@ def run(plan: Plan, log=print) -> None:
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
         directory.unlock()
+        if not plan.chief:
+            shutil.rmtree(directory.path, ignore_errors=True)
+
+
+def describe_failure(error: BaseException, config: TrainConfig, directory: RunDirectory, done: int) -> str | None:
+    """One line for what stopped a training that is no bug of its: a disk that took no more, or
+    (with several workers) a worker that stopped answering. None for anything else."""
+    kept = f"the last complete checkpoint (epoch {done}) is kept"
+    failure = describe_write_failure(error, directory.path)
+    if failure:
+        return f"{failure}; {kept}: make room, then continue with --resume"
+    if config.strategy == "multiworker" and type(error).__name__ in LOST_WORKER_ERRORS:
+        return (f"another worker stopped answering ({type(error).__name__}; a worker waits at most "
+                f"--worker-timeout {config.worker_timeout} s); {kept}: start every worker again with --resume")
+    return None
+
+
+# What TensorFlow's collectives raise when a peer is gone: its socket closed, its health check
+# failed, or the exchange outlasted CommunicationOptions' timeout.
+LOST_WORKER_ERRORS = ("UnavailableError", "DeadlineExceededError", "CancelledError", "AbortedError")
 
 
 def finished_epochs(directory: RunDirectory) -> int:

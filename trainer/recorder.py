@@ -26,8 +26,11 @@ SCORES = ("label_accuracy", "frechet_distance", "diversity")
 
 class EpochRecorder:
     def __init__(self, config: TrainConfig, run: RunDirectory, state: TrainingState, iterations_per_epoch: int,
-                 evaluator=None, log=print):
+                 evaluator=None, log=print, source: RunDirectory | None = None):
+        """Writes into `run`; takes the history up from `source` (default: `run`), as the state
+        restores from it."""
         self.config, self.run, self.state, self.evaluator, self.log = config, run, state, evaluator, log
+        self.source = source or run
         self.iterations_per_epoch = iterations_per_epoch
         self.progress = Progress(iterations_per_epoch, log)
         self.history: list[dict] = []
@@ -35,14 +38,14 @@ class EpochRecorder:
 
     def missing_epochs(self) -> list[int]:
         """Finished epochs, as the restored checkpoint counts them, without a history record."""
-        recorded = {record.get("epoch") for record in self.run.history()}
+        recorded = {record.get("epoch") for record in self.source.history()}
         return [epoch for epoch in range(1, int(self.state.epoch) + 1) if epoch not in recorded]
 
     def open(self) -> None:
         """Take up the history where the restored checkpoint stands."""
         done = int(self.state.epoch)
         # Drops epochs written after the checkpoint a crash left; keeps one record per epoch.
-        self.history = [record for record in self.run.history() if record.get("epoch", done + 1) <= done]
+        self.history = [record for record in self.source.history() if record.get("epoch", done + 1) <= done]
         lost = self.missing_epochs()
         if lost:
             self.log(f"history.jsonl has no record of epochs {', '.join(map(str, lost))} and no earlier checkpoint "

@@ -175,8 +175,9 @@ class RunDirectory:
         same directory, or the app deleting it meanwhile, is refused."""
         self._lock_file = take_lock(self.path)
         if self._lock_file is None:
-            holder = self.status().get("pid", "another process")
-            raise RunError(f"{self.path} is being trained by process {holder}; stop it first")
+            pid = self.status().get("pid")
+            holder = f"process {pid}" if isinstance(pid, int) else "another process"
+            raise RunError(f"{self.path} is being trained by {holder}; stop it first")
 
     def unlock(self) -> None:
         if self._lock_file is not None:

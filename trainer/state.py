@@ -57,7 +57,10 @@ def counter(dtype=tf.int64, value=0):
 
 
 class TrainingState:
-    def __init__(self, config: TrainConfig, run: RunDirectory, strategy: tf.distribute.Strategy):
+    def __init__(self, config: TrainConfig, run: RunDirectory, strategy: tf.distribute.Strategy,
+                 source: RunDirectory | None = None):
+        """Saves into `run`, restores from `source` (default: `run`): a worker other than the
+        chief saves into a scratch folder of its own but resumes from the chief's checkpoints."""
         self.config = config
         keras.utils.set_random_seed(config.seed)  # the same initial weights for the same seed
         with strategy.scope(), precision_policy(config.precision):
@@ -95,6 +98,10 @@ class TrainingState:
         self.interrupted_dir = run.checkpoints_dir / "interrupted"
         self.interrupted_checkpoints = tf.train.CheckpointManager(
             self.checkpoint, self.interrupted_dir, max_to_keep=1)
+        source = source or run
+        self.sources = (self.epoch_checkpoints, self.interrupted_checkpoints) if source is run else (
+            tf.train.CheckpointManager(self.checkpoint, source.checkpoints_dir, max_to_keep=None),
+            tf.train.CheckpointManager(self.checkpoint, source.checkpoints_dir / "interrupted", max_to_keep=None))
 
     def _optimizer(self):
         optimizer = keras.optimizers.Adam(self.config.lr, beta_1=self.config.beta1)
@@ -109,9 +116,10 @@ class TrainingState:
     def kept_checkpoints(self) -> list[str]:
         """Every kept checkpoint, the epochs' and a stop's mid-epoch one, furthest along first
         (one too damaged to say how far it got first of all: it is tried, and reported)."""
-        paths = list(self.epoch_checkpoints.checkpoints)
-        if self.interrupted_checkpoints.latest_checkpoint:
-            paths.append(self.interrupted_checkpoints.latest_checkpoint)
+        epochs, interrupted = self.sources
+        paths = list(epochs.checkpoints)
+        if interrupted.latest_checkpoint:
+            paths.append(interrupted.latest_checkpoint)
         return sorted(paths, key=lambda path: saved_value(path, "global_step", float("inf")), reverse=True)
 
     def restore(self, log, before_epoch: int | None = None) -> str | None:
@@ -133,7 +141,7 @@ class TrainingState:
         if damaged:
             raise RunError(f"cannot resume: {'; '.join(damaged)} {'is' if len(damaged) == 1 else 'are'} damaged "
                            f"and no other kept checkpoint restores; start the run again with --overwrite, or "
-                           f"put back a copy of {self.epoch_checkpoints.directory}")
+                           f"put back a copy of {self.sources[0].directory}")
         return None
 
     def end_epoch(self, epoch: int) -> None:

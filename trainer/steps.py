@@ -68,6 +68,20 @@ def mode_seeking_loss(images, latent):
 RANDOM = "philox"
 
 
+# Most of a GPU's memory is the networks' and their activations'; a data set up to this size
+# is kept on the GPU itself.
+DATA_ON_GPU_BYTES = 1 << 30
+
+
+def data_device(strategy: tf.distribute.Strategy, size: int) -> str:
+    """Where the data set lives: on the GPU when one device trains on it and it fits there, so
+    that no batch crosses from host memory (what a tf.data pipeline's prefetch to the device would
+    do, with nothing left to prefetch); else in host memory, which every replica gathers from."""
+    if strategy.num_replicas_in_sync == 1 and tf.config.list_logical_devices("GPU") and size <= DATA_ON_GPU_BYTES:
+        return "/gpu:0"
+    return "/cpu:0"
+
+
 class TrainSteps:
     def __init__(self, config: TrainConfig, state: TrainingState, dataset: ImageDataset,
                  strategy: tf.distribute.Strategy):
@@ -79,7 +93,7 @@ class TrainSteps:
         # The whole data set in memory as variables: no per-step Python or NumPy work. Variables,
         # not constants, so the graph passes them by reference instead of embedding 47 MB of
         # pixels in every traced function (which XLA would then spend minutes compiling).
-        with tf.device("/cpu:0"):
+        with tf.device(data_device(strategy, dataset.images.nbytes)):
             self.images = tf.Variable(dataset.images, trainable=False, name="images")
             self.labels = tf.Variable(dataset.labels.astype("int32"), trainable=False, name="labels")
         self.iterations_per_epoch = len(dataset.labels) // (config.batch_size * config.d_steps)
@@ -89,6 +103,19 @@ class TrainSteps:
         jit = bool(config.jit_compile) and self.replicas == 1 and config.strategy == "default"
         self.train_steps = tf.function(self._train_steps, jit_compile=jit)
         self.epoch_order = tf.function(self._epoch_order)
+        self._count_workers_asking = tf.function(self._count_asking)
+
+    def any_worker(self, asked: bool) -> bool:
+        """Whether any worker asked for `asked` (a stop). Every worker must leave the loop after
+        the same graph call: one that stopped alone would leave the others waiting at the next
+        exchange. A collective in a tf.function, where the strategy's timeout applies."""
+        if self.config.strategy != "multiworker":
+            return asked
+        return int(self._count_workers_asking(tf.constant(int(asked)))) > 0
+
+    def _count_asking(self, asked):
+        per_replica = self.strategy.run(lambda: tf.identity(asked))
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     def _epoch_order(self, epoch):
         keys = tf.random.stateless_uniform([tf.shape(self.labels)[0]], seed=(self.config.seed, epoch), alg=RANDOM)

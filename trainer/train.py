@@ -35,30 +35,37 @@ class TrainingFailed(Exception):
     """A non-finite loss: the run is marked failed and its last good checkpoint kept."""
 
 
-def make_strategy(name: str) -> tf.distribute.Strategy:
-    if name == "default":
+def make_strategy(config: TrainConfig) -> tf.distribute.Strategy:
+    """Made before any other TensorFlow operation runs: MultiWorkerMirroredStrategy configures
+    the process's collective operations, which can only happen at start-up."""
+    if config.strategy == "default":
         return tf.distribute.get_strategy()
-    if name == "mirrored":
-        if tf.config.list_logical_devices("GPU"):
-            return tf.distribute.MirroredStrategy()  # every visible GPU
+    if config.strategy == "mirrored":
+        if tf.config.list_physical_devices("GPU"):
+            return tf.distribute.MirroredStrategy()  # every visible GPU, all-reduced with NCCL
         # No GPU: one replica per logical CPU device (the tests split the CPU in two).
         return tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices("CPU")])
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()  # the cluster comes from TF_CONFIG
-    raise ValueError(f"unknown strategy {name!r}; choose default, mirrored or multiworker")
+    if config.strategy == "multiworker":
+        # The cluster comes from TF_CONFIG. Without a timeout a collective waits for a dead
+        # worker forever; with one, the survivors stop with DeadlineExceededError.
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=config.worker_timeout)
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    raise ValueError(f"unknown strategy {config.strategy!r}; choose default, mirrored or multiworker")
 
 
 class GANTrainer:
     def __init__(self, config: TrainConfig, dataset: ImageDataset, run: RunDirectory, log=print, evaluator=None,
-                 strategy: tf.distribute.Strategy | None = None):
+                 strategy: tf.distribute.Strategy | None = None, source: RunDirectory | None = None):
+        """Trains into `run`, resuming from `source` (default: `run`; a worker other than the
+        chief writes a scratch folder and resumes from the chief's run)."""
         self.config, self.run, self.log = config, run, log
-        strategy = strategy if strategy is not None else make_strategy(config.strategy)
+        strategy = strategy if strategy is not None else make_strategy(config)
         if config.strategy != "default":
             log(f"{config.strategy} strategy: {strategy.num_replicas_in_sync} replicas")
-        self.state = TrainingState(config, run, strategy)
+        self.state = TrainingState(config, run, strategy, source)
         self.steps = TrainSteps(config, self.state, dataset, strategy)
         self.iterations_per_epoch = self.steps.iterations_per_epoch
-        self.recorder = EpochRecorder(config, run, self.state, self.iterations_per_epoch, evaluator, log)
+        self.recorder = EpochRecorder(config, run, self.state, self.iterations_per_epoch, evaluator, log, source)
 
     @property
     def epoch(self) -> int:
@@ -121,7 +128,7 @@ class GANTrainer:
                     f"non-finite loss in epoch {epoch} at step {int(state.first_bad_step) + 1} of "
                     f"{self.iterations_per_epoch}; the last good checkpoint is kept. Try a lower --lr.")
             self.recorder.progress.update(start + count, state.means())
-            if self._stop_requested:
+            if self.steps.any_worker(self._stop_requested):
                 state.save_interrupted()
                 raise TrainingStopped(f"stopped in epoch {epoch} and saved; continue with --resume")
         self.recorder.end_epoch(epoch)
