@@ -8,13 +8,16 @@ For each model it prints seconds per epoch, images per second and peak memory fo
             from Python, one `tf.function` call for the D step and one for the G step.
 Both run in this one process, one after the other, so the ratio is honest on a noisy machine.
 The first epoch of each includes tracing and is reported apart; the rest are averaged.
-Peak memory is the process's resident high-water mark after each measurement.
+Peak memory is the process's resident high-water mark after each measurement. For the MLP
+families it then prints this machine's floor: the seconds that just the epoch's matrix products
+take at their shapes (fastest of XLA and TensorFlow's own kernels), and Ganvas's ratio to it.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import resource
 import tempfile
@@ -95,6 +98,73 @@ def plain_loop(config: TrainConfig, dataset, epochs: int) -> list[float]:
     return seconds
 
 
+# The families made of Dense layers only, whose every matrix product mlp_step_products lists.
+MLP_FAMILIES = ("trainer.models.cgan", "trainer.models.gan")
+
+
+def dense_shapes(model) -> list[tuple[int, int]]:
+    """(inputs, units) of each Dense layer, in order."""
+    return [(layer.kernel.shape[0], layer.kernel.shape[1]) for layer in model.layers
+            if isinstance(layer, keras.layers.Dense)]
+
+
+def mlp_step_products(config) -> list[tuple[tuple[int, int], tuple[int, int], bool, bool]]:
+    """Every matrix product of one iteration of an MLP family (cgan, gan) as the trainer runs it,
+    as (a's shape, b's shape, transpose a, transpose b): the D step's generator pass, its two
+    discriminator passes (real, fake) and their backward passes (weight gradients, and input
+    gradients down to the first layer, which needs none); then the G step's generator and
+    discriminator passes, the input gradients back through D, and G's backward pass."""
+    family, batch = get_family(config.model), config.batch_size
+    classes = len(config.label_names)
+    generator = dense_shapes(family.build_generator(config.latent_dim, config.image_shape, classes))
+    discriminator = dense_shapes(family.build_discriminator(config.image_shape, classes))
+
+    def forward(layers):
+        return [((batch, inputs), (inputs, units), False, False) for inputs, units in layers]
+
+    def weight_gradients(layers):  # x^T dy
+        return [((batch, inputs), (batch, units), True, False) for inputs, units in layers]
+
+    def input_gradients(layers):  # dy W^T
+        return [((batch, units), (inputs, units), False, True) for inputs, units in layers]
+
+    d_step = (forward(generator) + 2 * (forward(discriminator) + weight_gradients(discriminator)
+                                        + input_gradients(discriminator[1:])))
+    g_step = (forward(generator) + forward(discriminator) + input_gradients(discriminator)
+              + weight_gradients(generator) + input_gradients(generator[1:]))
+    return config.d_steps * d_step + config.g_steps * g_step
+
+
+def flops(products) -> int:
+    """Floating-point operations of `products`: 2 m n k each."""
+    return sum(2 * math.prod(a) * (b[0] if transpose_b else b[1]) for a, b, _, transpose_b in products)
+
+
+def matmul_floor(products, iterations: int, jit_compile: bool) -> float:
+    """Seconds this machine takes for just `products`, `iterations` times over, compiled in one
+    graph loop: the floor under any training loop that has to compute them. Each iteration shifts
+    its operands so that nothing can be computed once and reused."""
+    operands = [(tf.random.normal(a), tf.random.normal(b)) for a, b, _, _ in products]
+
+    @tf.function(jit_compile=jit_compile)
+    def multiply(count):
+        def body(step, total):
+            shift = tf.cast(step, tf.float32) * 1e-7
+            for (a, b), (_, _, transpose_a, transpose_b) in zip(operands, products):
+                product = tf.matmul(a + shift, b, transpose_a=transpose_a, transpose_b=transpose_b)
+                total += product[0, 0]
+            return step + 1, total
+        return tf.while_loop(lambda step, _: step < count, body, (tf.constant(0), tf.constant(0.0)))[1]
+
+    multiply(tf.constant(2))  # traced and compiled outside the timing
+    timings = []
+    for _ in range(3):
+        began = time.perf_counter()
+        multiply(tf.constant(iterations)).numpy()
+        timings.append(time.perf_counter() - began)
+    return min(timings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3, help="epochs per measurement (first one is warm-up)")
@@ -119,6 +189,14 @@ def main() -> None:
             print(f"{model:8s} {name:7s} {seconds[0]:13.2f} {steady:8.2f} {images / steady:9.0f} "
                   f"{peak_memory_gb():8.2f}", flush=True)
         print(f"{model:8s} speed-up of ganvas over plain: {results['plain'] / results['ganvas']:.2f}x")
+        if get_family(model).build_discriminator.__module__ in MLP_FAMILIES:
+            products = mlp_step_products(config)
+            iterations = images // (config.batch_size * config.d_steps)
+            epoch_flops = flops(products) * iterations
+            floor = min(matmul_floor(products, iterations, jit) for jit in (True, False))
+            print(f"{model:8s} matmul floor: {epoch_flops / 1e9:.1f} GFLOP per epoch in {floor:.2f} s "
+                  f"({epoch_flops / floor / 1e9:.0f} GFLOP/s at its shapes); ganvas is "
+                  f"{results['ganvas'] / floor:.2f}x the floor", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,166 @@
+"""How good the generator is after how many seconds: the three-minute recipes, scored every epoch.
+
+    python -m bench.time_to_quality [--datasets mnist,fashion_mnist] [--seeds 0] [--samples 10000]
+                                    [--out bench/results] [-- TRAIN OPTIONS]
+
+For each data set and seed it trains its three-minute recipe (RECIPES; or the `trainer train`
+options after `--`) with the classifier's verdict after every epoch, and writes what it saw
+against wall-clock training seconds (the scoring itself not counted) to
+OUT/time_to_quality-<dataset>.json, and as a picture, OUT/time_to_quality-<dataset>.png: label
+accuracy, Fréchet distance over its floor (real training images against real test images) and
+diversity. Needs the classifiers the main job trains (`python -m trainer classifier train`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import trainer  # noqa: E402, F401  (before TensorFlow: its CPU settings)
+
+from PIL import Image, ImageDraw  # noqa: E402
+
+from trainer.__main__ import build_parser, given_options  # noqa: E402
+from trainer.launch import prepare, run  # noqa: E402
+from trainer.rundir import RunDirectory  # noqa: E402
+from trainer.sampling import load_generator  # noqa: E402
+
+# The three-minute recipes the targets are set for: the main job's (scripts/main.sh) and the
+# shipped Fashion-MNIST model's (scripts/models.sh), where clothes want half that learning rate and
+# half-weight mode seeking for their variety (docs/recipes.md, "The three-minute recipes").
+MAIN_JOB = ["--model", "cdcgan", "--epochs", "4", "--average-decay", "0.99", "--lr", "0.0016"]
+FASHION = ["--model", "cdcgan", "--epochs", "4", "--average-decay", "0.99", "--lr", "0.0008",
+           "--mode-seeking-weight", "0.5"]
+RECIPES = {"mnist": MAIN_JOB, "fashion_mnist": FASHION}
+TARGETS = {"mnist": dict(label_accuracy=0.995, frechet_ratio=3.0, diversity=0.9),
+           "fashion_mnist": dict(label_accuracy=0.93, frechet_ratio=5.0, diversity=0.9)}
+SERIES = (("label_accuracy", "label accuracy (target dashed)"), ("frechet_ratio", "Frechet distance / its floor"),
+          ("diversity", "diversity"))
+COLOURS = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14))
+
+
+def cpu_name() -> str:
+    """Which CPU a figure came from: this project's machines differ between sessions."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "CPU")
+    return name + (" (AVX-512)" if "avx512f" in info else " (AVX2, no AVX-512)")
+
+
+def one_run(dataset: str, seed: int, train_options: list[str], samples: int, classifiers: str) -> dict:
+    with tempfile.TemporaryDirectory() as runs:
+        argv = ["train", "--dataset", dataset, "--seed", str(seed), *train_options, "--eval-every", "1",
+                "--eval-samples", str(samples), "--classifiers-dir", classifiers, "--runs-dir", runs,
+                "--run-name", "bench"]
+        plan = prepare(given_options(build_parser().parse_args(argv)))
+        began = time.perf_counter()
+        run(plan, log=lambda line: print(f"  {line}", flush=True))
+        wall = time.perf_counter() - began
+        history = RunDirectory(plan.run.path).history()
+        # The finished generator scored as `trainer eval` scores it: the table's figures, with
+        # coverage and the weakest class, which the per-epoch records leave out.
+        final = plan.evaluator(load_generator(plan.run.path)[0])
+    floor, seconds, points = plan.evaluator.floor, 0.0, []
+    for record in history:
+        seconds += record["seconds"]
+        points.append(dict(epoch=record["epoch"], seconds=round(seconds, 2),
+                           label_accuracy=record.get("label_accuracy"), frechet_distance=record["frechet_distance"],
+                           frechet_ratio=round(record["frechet_distance"] / floor, 3), diversity=record["diversity"]))
+    final = dict(label_accuracy=final.get("label_accuracy"), frechet_ratio=round(final["frechet_distance"] / floor, 3),
+                 diversity=round(final["diversity_mean"], 4), lowest_diversity=round(min(final["diversity"].values()), 4),
+                 mode_coverage=final["mode_coverage"],
+                 lowest_class_accuracy=min(final.get("per_class_accuracy", {}).values(), default=None))
+    return dict(seed=seed, frechet_floor=round(floor, 4), wall_seconds=round(wall, 1), points=points, final=final)
+
+
+def first_time_meeting(points: list[dict], target: dict) -> float | None:
+    for point in points:
+        if ((point["label_accuracy"] or 0) >= target["label_accuracy"] and point["frechet_ratio"] <= target["frechet_ratio"]
+                and point["diversity"] >= target["diversity"]):
+            return point["seconds"]
+    return None
+
+
+def plot(report: dict, path: Path) -> None:
+    """Three panels side by side, one line per seed, the target dashed; plain Pillow."""
+    width, height, margin = 360, 260, 52
+    picture = Image.new("RGB", (width * len(SERIES), height + 30), "white")
+    draw = ImageDraw.Draw(picture)
+    runs = report["runs"]
+    longest = max(point["seconds"] for result in runs for point in result["points"]) or 1.0
+    draw.text((10, 4), f"{report['dataset']}: {' '.join(report['recipe'])}  ({report['cpu']})", fill="black")
+    for index, result in enumerate(runs):  # the legend, top right
+        draw.text((width * len(SERIES) - 70 * (len(runs) - index), 4), f"seed {result['seed']}",
+                  fill=COLOURS[index % len(COLOURS)])
+    for panel, (key, title) in enumerate(SERIES):
+        left, top = panel * width + margin, 30 + 16
+        right, bottom = (panel + 1) * width - 16, height - 8
+        values = [point[key] for result in runs for point in result["points"]] + [report["targets"][key]]
+        spread = (max(values) - min(values)) or 1.0
+        low, high = min(values) - 0.05 * spread, max(values) + 0.05 * spread
+
+        def at(seconds, value):
+            return (left + (right - left) * seconds / longest, bottom - (bottom - top) * (value - low) / (high - low))
+
+        draw.rectangle((left, top, right, bottom), outline=(160, 160, 160))
+        draw.text((left, top - 14), title, fill="black")
+        for fraction in (0.0, 0.5, 1.0):  # the scale, right-aligned against the panel's own axis
+            value = f"{low + fraction * (high - low):.3g}"
+            draw.text((left - 4, at(0, low + fraction * (high - low))[1]), value, fill=(90, 90, 90), anchor="rm")
+        draw.text((left, bottom + 2), "0 s", fill=(90, 90, 90))
+        draw.text((right, bottom + 2), f"{longest:.0f} s of training", fill=(90, 90, 90), anchor="ra")
+        target_y = at(0, report["targets"][key])[1]
+        for x in range(int(left), int(right), 8):
+            draw.line((x, target_y, x + 4, target_y), fill=(120, 120, 120))
+        for index, result in enumerate(runs):
+            line = [at(point["seconds"], point[key]) for point in result["points"]]
+            colour = COLOURS[index % len(COLOURS)]
+            if len(line) > 1:
+                draw.line(line, fill=colour, width=2)
+            for x, y in line:
+                draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=colour)
+    picture.save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="mnist,fashion_mnist")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds, one run each")
+    parser.add_argument("--samples", type=int, default=10000, help="samples scored at each point")
+    parser.add_argument("--classifiers-dir", default="classifiers")
+    parser.add_argument("--out", default="bench/results")
+    parser.add_argument("train_options", nargs=argparse.REMAINDER, help="after --: trainer train options")
+    args = parser.parse_args()
+    given = [option for option in args.train_options if option != "--"]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for dataset in args.datasets.split(","):
+        recipe = given or RECIPES.get(dataset, MAIN_JOB)
+        report = dict(dataset=dataset, recipe=recipe, cpu=cpu_name(), cores=os.cpu_count(),
+                      targets=TARGETS.get(dataset, TARGETS["fashion_mnist"]), runs=[])
+        for seed in map(int, args.seeds.split(",")):
+            print(f"{dataset}, seed {seed}: {' '.join(recipe)}", flush=True)
+            result = one_run(dataset, seed, recipe, args.samples, args.classifiers_dir)
+            result["meets_targets_after_seconds"] = first_time_meeting(result["points"], report["targets"])
+            report["runs"].append(result)
+            for point in result["points"]:
+                print(f"  {point['seconds']:7.1f} s  epoch {point['epoch']:3d}  label accuracy "
+                      f"{point['label_accuracy']:.4f}  Fréchet {point['frechet_distance']:.3f} "
+                      f"({point['frechet_ratio']:.2f}x floor)  diversity {point['diversity']:.3f}", flush=True)
+            print(f"  final: {json.dumps(result['final'])}", flush=True)
+        (out / f"time_to_quality-{dataset}.json").write_text(json.dumps(report, indent=2))
+        plot(report, out / f"time_to_quality-{dataset}.png")
+        print(f"wrote {out / f'time_to_quality-{dataset}.json'} and .png")
+
+
+if __name__ == "__main__":
+    main()

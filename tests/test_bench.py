@@ -1,0 +1,71 @@
+"""The benchmarks' own arithmetic and output, on tiny real runs (their figures are in docs/benchmarks.md)."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+from PIL import Image
+
+from conftest import ROOT
+
+
+def cgan_config(limit_per_class=None):
+    from trainer import data
+    from trainer.config import TrainConfig
+    from trainer.launch import validate_for
+    from trainer.models import get_family
+
+    dataset = data.load("mnist", limit_per_class=limit_per_class)
+    config = TrainConfig(model="cgan").resolve(get_family("cgan").DEFAULTS)
+    return validate_for(config, dataset, replicas=1), len(dataset.labels)
+
+
+def test_the_matmul_floor_counts_the_mlp_epochs_products_and_times_them():
+    from bench.train import flops, matmul_floor, mlp_step_products
+
+    config, images = cgan_config()
+    products = mlp_step_products(config)
+    # The issue-2 closing note counted the SJTU cgan's MNIST epoch by hand: 126 GFLOP in its 21
+    # products per iteration (the D step's G pass, two D passes with weight and input gradients,
+    # then the G step's passes and gradients); reading the shapes off the models must agree.
+    assert len(products) == 21
+    epoch = flops(products) * (images // (config.batch_size * config.d_steps))
+    assert 126e9 <= epoch < 127e9, epoch
+    seconds = matmul_floor(products[:3], iterations=5, jit_compile=False)
+    assert math.isfinite(seconds) and seconds > 0
+
+
+def test_time_to_quality_writes_a_point_per_epoch_the_final_scores_and_a_picture(classifiers, tmp_path):
+    command = [sys.executable, "-m", "bench.time_to_quality", "--datasets", "mnist", "--seeds", "0",
+               "--samples", "300", "--classifiers-dir", str(classifiers), "--out", str(tmp_path), "--",
+               "--model", "cgan", "--epochs", "2", "--limit-per-class", "30"]
+    result = subprocess.run(command, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "time_to_quality-mnist.json").read_text())
+    assert report["recipe"] == ["--model", "cgan", "--epochs", "2", "--limit-per-class", "30"]
+    (run,) = report["runs"]
+    assert [point["epoch"] for point in run["points"]] == [1, 2]
+    # Training seconds only: the scoring after each epoch is left out, so they stay within the wall time.
+    assert 0 < run["points"][0]["seconds"] < run["points"][1]["seconds"] <= run["wall_seconds"] + 0.05
+    for point in run["points"]:
+        assert math.isclose(point["frechet_ratio"], point["frechet_distance"] / run["frechet_floor"], rel_tol=1e-3)
+        assert 0 <= point["label_accuracy"] <= 1
+    assert set(run["final"]) >= {"label_accuracy", "frechet_ratio", "diversity", "mode_coverage"}
+    assert "final:" in result.stdout
+    with Image.open(tmp_path / "time_to_quality-mnist.png") as picture:
+        assert picture.size == (3 * 360, 290)
+
+
+def test_time_to_quality_measures_the_recipes_the_main_job_and_the_shipped_models_train():
+    from bench.time_to_quality import RECIPES
+
+    def training(script, dataset):
+        text = (ROOT / "scripts" / script).read_text().replace("\\\n", " ")  # join continued lines
+        (line,) = [line for line in text.splitlines() if line.startswith(f"$py -m trainer train --dataset {dataset} ")]
+        return " ".join(line.split())
+
+    assert " ".join(RECIPES["mnist"]) in training("main.sh", "mnist")
+    assert " ".join(RECIPES["fashion_mnist"]) in training("models.sh", "fashion_mnist")
