@@ -68,17 +68,17 @@ def one_run(dataset: str, seed: int, train_options: list[str], samples: int, cla
         history = RunDirectory(plan.run.path).history()
         # The finished generator scored as `trainer eval` scores it: the table's figures, with
         # coverage and the weakest class, which the per-epoch records leave out.
-        final = plan.evaluator(load_generator(plan.run.path)[0])
+        scores = plan.evaluator(load_generator(plan.run.path)[0])
     floor, seconds, points = plan.evaluator.floor, 0.0, []
     for record in history:
         seconds += record["seconds"]
         points.append(dict(epoch=record["epoch"], seconds=round(seconds, 2),
                            label_accuracy=record.get("label_accuracy"), frechet_distance=record["frechet_distance"],
                            frechet_ratio=round(record["frechet_distance"] / floor, 3), diversity=record["diversity"]))
-    final = dict(label_accuracy=final.get("label_accuracy"), frechet_ratio=round(final["frechet_distance"] / floor, 3),
-                 diversity=round(final["diversity_mean"], 4), lowest_diversity=round(min(final["diversity"].values()), 4),
-                 mode_coverage=final["mode_coverage"],
-                 lowest_class_accuracy=min(final.get("per_class_accuracy", {}).values(), default=None))
+    final = dict(label_accuracy=scores.get("label_accuracy"), frechet_ratio=round(scores["frechet_distance"] / floor, 3),
+                 diversity=round(scores["diversity_mean"], 4), lowest_diversity=round(min(scores["diversity"].values()), 4),
+                 mode_coverage=scores["mode_coverage"],
+                 lowest_class_accuracy=min(scores.get("per_class_accuracy", {}).values(), default=None))
     return dict(seed=seed, frechet_floor=round(floor, 4), wall_seconds=round(wall, 1), points=points, final=final)
 
 

@@ -11,13 +11,13 @@ from PIL import Image
 from conftest import ROOT
 
 
-def cgan_config(limit_per_class=None):
+def cgan_config():
     from trainer import data
     from trainer.config import TrainConfig
     from trainer.launch import validate_for
     from trainer.models import get_family
 
-    dataset = data.load("mnist", limit_per_class=limit_per_class)
+    dataset = data.load("mnist")
     config = TrainConfig(model="cgan").resolve(get_family("cgan").DEFAULTS)
     return validate_for(config, dataset, replicas=1), len(dataset.labels)
 
