@@ -319,7 +319,9 @@ def test_odd_status_files_do_not_break_the_runs_table(runs_root):
 def test_the_runs_page_refuses_what_cannot_work_before_starting_anything(runs_root, tmp_path):
     for options, message in ((dict(model="cgan", generator_width=2), "--generator-width is not an option of cgan"),
                              (dict(model="gan", twin_class_head=True), "--twin-class-head is not an option of gan"),
-                             (dict(dataset=f"folder:{tmp_path / 'none'}"), "does not exist")):
+                             (dict(dataset=f"folder:{tmp_path / 'none'}"), "does not exist"),
+                             (dict(classifier_features=True, classifiers_dir=str(tmp_path / "none")),
+                              "no lenet classifier for mnist .* train one with")):
         with pytest.raises(RunError, match=message):
             run_files.start_training(runs_root, "refused", dict(options, epochs=1))
         assert not (runs_root / "refused").exists()

@@ -298,6 +298,38 @@ def test_a_wider_discriminator_is_rebuilt_from_config_on_resume(runs_dir):
     assert TrainConfig.load(path).discriminator_width == 2 and len(RunDirectory(path).history()) == 2
 
 
+def test_classifier_features_read_the_frozen_lenet_and_a_run_keeps_its_copy(runs_dir, classifiers, tmp_path, capsys):
+    """Projected GAN: D reads the data set's LeNet convolutions, which training leaves as they were;
+    the run's checkpoints carry them, so it resumes exactly after the classifier has gone."""
+    from trainer.classifier import Classifier
+    from trainer.config import TrainConfig
+    from trainer.sampling import load_discriminator
+
+    options = (*SMALL, "--model", "cdcgan", "--classifier-features")
+    train(runs_dir, *options, "--classifiers-dir", str(tmp_path / "none"), "--epochs", "1", expect=2)
+    assert "no lenet classifier for mnist" in capsys.readouterr().err
+    assert not (runs_dir / "run").exists()
+    train(runs_dir, *options, "--model", "cgan", "--epochs", "1", expect=2)
+    assert "--classifier-features is not an option of cgan" in capsys.readouterr().err
+
+    copy = tmp_path / "copy"
+    shutil.copytree(classifiers, copy)
+    straight = train(runs_dir, *options, "--classifiers-dir", str(classifiers), "--epochs", "2", run_name="straight")
+    train(runs_dir, *options, "--classifiers-dir", str(copy), "--epochs", "1", run_name="resumed")
+    shutil.rmtree(copy)
+    resumed = train(runs_dir, "--epochs", "2", "--resume", run_name="resumed")
+    assert_same_history(RunDirectory(straight).history(), RunDirectory(resumed).history())
+    assert_same_generator(straight, resumed)
+
+    lenet = Classifier.for_run(TrainConfig.load(straight), classifiers).model
+    discriminator = load_discriminator(resumed)
+    maps = discriminator.get_layer("classifier_features")
+    assert not maps.trainable_weights and maps.weights
+    kernels = [layer.kernel for layer in lenet.layers if hasattr(layer, "kernel") and len(layer.kernel.shape) == 4]
+    for kept, trained in zip(kernels, [weight for weight in maps.weights if len(weight.shape) == 4], strict=True):
+        np.testing.assert_array_equal(np.asarray(kept), np.asarray(trained))
+
+
 def test_existing_run_is_refused_without_resume_or_overwrite(runs_dir, capsys):
     train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1")
     train(runs_dir, *SMALL, "--model", "cgan", "--epochs", "1", expect=2)

@@ -18,7 +18,8 @@ import numpy as np
 from keras import layers
 
 from trainer.data import ImageDataset
-from trainer.rundir import CLASSIFIERS_DIR, RunError, atomic_write, classifier_dir, save_model
+from trainer.rundir import CLASSIFIERS_DIR, RunError, atomic_write, save_model, trained_classifier_dir
+from trainer.rundir import classifier_dir  # noqa: F401  (the CLI and the tests import it from here)
 
 ARCHITECTURES = ("lenet", "dfn")
 
@@ -34,6 +35,30 @@ def build_lenet(image_shape, num_classes):
     features = layers.Dense(500, activation="relu", name="features")(layers.Flatten()(hidden))
     logits = layers.Dense(num_classes, name="logits")(features)
     return keras.Model(image, logits, name="lenet")
+
+
+def lenet_feature_maps(image_shape, num_classes):
+    """The LeNet's two convolution stages (each after its max-pool), frozen: what cdcgan's
+    discriminator reads with --classifier-features. Built exactly as `build_lenet` builds them, so
+    that a trained classifier's weights copy in (`copy_feature_weights`) and a run's checkpoints,
+    which carry their own copy, restore into it."""
+    lenet = build_lenet(image_shape, num_classes)
+    pools = [layer.output for layer in lenet.layers if isinstance(layer, layers.MaxPooling2D)]
+    maps = keras.Model(lenet.input, pools, name="classifier_features")
+    maps.trainable = False
+    return maps
+
+
+def copy_feature_weights(classifier: keras.Model, maps: keras.Model) -> None:
+    """The classifier's convolution weights into `lenet_feature_maps`, layer by layer in order
+    (Keras numbers layer names per process, so names do not match)."""
+    sources = [layer for layer in classifier.layers if isinstance(layer, layers.Conv2D)]
+    targets = [layer for layer in maps.layers if isinstance(layer, layers.Conv2D)]
+    if len(sources) != len(targets):
+        raise RunError(f"the classifier {classifier.name} is not a LeNet: --classifier-features reads a LeNet's "
+                       f"convolutions (train one with `python -m trainer classifier train --arch lenet`)")
+    for source, target in zip(sources, targets):
+        target.set_weights(source.get_weights())
 
 
 def build_dfn(image_shape, num_classes):
@@ -109,12 +134,7 @@ class Classifier:
 
     @classmethod
     def for_run(cls, config, root: str | Path = CLASSIFIERS_DIR, arch: str = "lenet") -> "Classifier":
-        directory = classifier_dir(config.dataset, arch, root)
-        if not (directory / "classifier.keras").exists():
-            needs = (" (it tests on a split of its own: lay the folder out as PATH/train/<label>/ and "
-                     "PATH/test/<label>/)" if config.dataset.startswith("folder:") else "")
-            raise RunError(f"no {arch} classifier for {config.dataset} in {directory}; train one with "
-                           f"`python -m trainer classifier train --dataset {config.dataset}`{needs}")
+        directory = trained_classifier_dir(config.dataset, arch, root)
         classifier = cls(directory)
         if list(classifier.info["image_shape"]) != list(config.image_shape):
             raise RunError(f"the classifier in {directory} takes {classifier.info['image_shape']} images, "

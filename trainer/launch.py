@@ -19,7 +19,7 @@ from trainer import workers
 from trainer.config import TrainConfig
 from trainer.data import DataError, check_dataset
 from trainer.rundir import (RunDirectory, RunError, atomic_write, check_run_name, default_run_stem,
-                            describe_write_failure)
+                            describe_write_failure, trained_classifier_dir)
 
 if TYPE_CHECKING:
     from trainer.data import ImageDataset
@@ -61,6 +61,8 @@ def prepare(options: dict, *, resume: bool = False, overwrite: bool = False, loa
                            f"again, or choose another --run-name")
         config.check()
         check_dataset(config.dataset)
+        if config.classifier_features and not resume:  # a resumed run's checkpoints carry their copy
+            trained_classifier_dir(config.dataset, "lenet", config.classifiers_dir)
     except (ValueError, DataError) as error:
         raise RunError(str(error)) from None
     plan = Plan(config, run, resume, overwrite, found, chief)
@@ -141,9 +143,12 @@ def load_data_and_strategy(plan: Plan) -> Plan:
         config = validate_for(config, dataset, strategy.num_replicas_in_sync, stored=config if plan.resume else None)
     except (ValueError, DataError) as error:
         raise RunError(str(error)) from None
+    from trainer.classifier import Classifier
+
+    if config.classifier_features and not plan.resume:  # the image shape and labels must match too
+        Classifier.for_run(config, config.classifiers_dir)
     evaluator = None
     if config.eval_every:  # a missing classifier is a refusal too
-        from trainer.classifier import Classifier
         from trainer.metrics import Evaluator
 
         evaluator = Evaluator(config, Classifier.for_run(config, config.classifiers_dir), config.eval_samples,

@@ -89,6 +89,18 @@ def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIF
     return Path(root) / f"{name}-{arch}"
 
 
+def trained_classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIFIERS_DIR) -> Path:
+    """`classifier_dir`, or a RunError that says how to train the classifier it lacks; free of
+    TensorFlow, so that the app's start form refuses a training that needs one at once."""
+    directory = classifier_dir(dataset, arch, root)
+    if not (directory / "classifier.keras").exists():
+        needs = (" (it tests on a split of its own: lay the folder out as PATH/train/<label>/ and "
+                 "PATH/test/<label>/)" if dataset.startswith("folder:") else "")
+        raise RunError(f"no {arch} classifier for {dataset} in {directory}; train one with "
+                       f"`python -m trainer classifier train --dataset {dataset}`{needs}")
+    return directory
+
+
 # The failed writes that mean "the disk, not the training": errno, what strerror says (which
 # TensorFlow's errors carry in their text) and how the user is told.
 WRITE_FAILURES = {errno.ENOSPC: "no space left on", errno.EDQUOT: "the disk quota is used up on",

@@ -72,6 +72,8 @@ class TrainingState:
                 self.sampler = build_generator(config)
                 self.sampler.set_weights(self.generator.get_weights())
             self.discriminator = build_discriminator(config)
+            if config.classifier_features:
+                self._copy_classifier_features()
             self.g_optimizer = self._optimizer()
             self.d_optimizer = self._optimizer()
             # Built now, not on the first step, so that a checkpoint restores into them at once.
@@ -102,6 +104,16 @@ class TrainingState:
         self.sources = (self.epoch_checkpoints, self.interrupted_checkpoints) if source is run else (
             tf.train.CheckpointManager(self.checkpoint, source.checkpoints_dir, max_to_keep=None),
             tf.train.CheckpointManager(self.checkpoint, source.checkpoints_dir / "interrupted", max_to_keep=None))
+
+    def _copy_classifier_features(self) -> None:
+        """A new run's discriminator starts from the data set's trained LeNet (`prepare` refused
+        a run without one); a resumed run then restores the copy its checkpoints carry, so that
+        a classifier trained again in between does not change the run under it."""
+        from trainer.classifier import Classifier, copy_feature_weights
+
+        with contextlib.suppress(RunError):  # gone since the run began: the checkpoint has it
+            classifier = Classifier.for_run(self.config, self.config.classifiers_dir)
+            copy_feature_weights(classifier.model, self.discriminator.get_layer("classifier_features"))
 
     def _optimizer(self):
         optimizer = keras.optimizers.Adam(self.config.lr, beta_1=self.config.beta1)

@@ -17,7 +17,9 @@ With
 for the auxiliary classification loss, and with "twin_class_head" (`twin_head=True`) as well
 [logits, class logits, twin class logits] (TAC-GAN); with "generator_width",
 `build_generator(..., width=W)` multiplies the generator's channels, and with
-"discriminator_width" `build_discriminator(..., width=W)` the discriminator's.
+"discriminator_width" `build_discriminator(..., width=W)` the discriminator's; with
+"classifier_features", `build_discriminator(..., classifier_features=True)` reads the frozen
+convolutions of the data set's LeNet (their weights are copied in when a run starts).
 
 Every model takes its inputs by name: `latent` and `label` for the generator, `image` and
 `label` for the discriminator. `label` is a one-hot float vector rather than an index so that a
@@ -34,7 +36,8 @@ from trainer.config import ADDED_LATER
 # Options only some families have. Families without one accept only the value at which it
 # changes nothing: for the first three, the one that older runs, written before it existed, are
 # read with.
-FAMILY_OPTIONS = ("class_loss_weight", "generator_width", "discriminator_width", "twin_class_head")
+FAMILY_OPTIONS = ("class_loss_weight", "generator_width", "discriminator_width", "twin_class_head",
+                  "classifier_features")
 NEUTRAL_VALUES = {**ADDED_LATER, "twin_class_head": False}
 
 
@@ -103,6 +106,8 @@ def build_discriminator(config):
         extra["twin_head"] = True
     if config.discriminator_width not in (None, 1):
         extra["width"] = config.discriminator_width
+    if config.classifier_features:
+        extra["classifier_features"] = True
     return get_family(config.model).build_discriminator(config.image_shape, len(config.label_names), **extra)
 
 

@@ -22,6 +22,7 @@ docs/experiments.md, "The design of the default generator"):
 import keras
 from keras import layers
 
+from trainer.classifier import lenet_feature_maps
 from trainer.models import check_image_size, discriminator_inputs, generator_inputs
 from trainer.models.layers import NearestUpsampling2D, NearestUpsamplingConv2D, RowDot
 
@@ -44,6 +45,8 @@ DEFAULTS = dict(
 # twice the features; the twin head's synthetic-data recipes gained a little (docs/recipes.md).
 GENERATOR_WIDTHS = (64, 32, 16)
 DISCRIMINATOR_WIDTHS = (32, 64)
+# With --classifier-features: the units of the discriminator's own layer on the LeNet's second stage.
+SECOND_STAGE_WIDTH = 256
 
 
 def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2):
@@ -73,15 +76,19 @@ def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2):
     return keras.Model([latent, label], image, name="generator")
 
 
-def build_discriminator(image_shape, num_classes, class_head=False, twin_head=False, width=1):
+def build_discriminator(image_shape, num_classes, class_head=False, twin_head=False, width=1,
+                        classifier_features=False):
     check_image_size("cdcgan", image_shape, *IMAGE_SIZE_RULE)
     image, label = discriminator_inputs(image_shape, num_classes, True)
-    hidden = image
-    for filters in DISCRIMINATOR_WIDTHS:
-        filters *= width
-        hidden = layers.Conv2D(filters, 3, strides=2, padding="same")(hidden)
-        hidden = layers.LeakyReLU(0.2)(hidden)
-    features = layers.Flatten()(hidden)
+    if classifier_features:
+        features = read_classifier_features(image, image_shape, num_classes, width)
+    else:
+        hidden = image
+        for filters in DISCRIMINATOR_WIDTHS:
+            filters *= width
+            hidden = layers.Conv2D(filters, 3, strides=2, padding="same")(hidden)
+            hidden = layers.LeakyReLU(0.2)(hidden)
+        features = layers.Flatten()(hidden)
     unconditional = layers.Dense(1)(features)
     class_embedding = layers.Dense(features.shape[-1], use_bias=False)(label)
     projection = RowDot()([class_embedding, features])
@@ -92,3 +99,19 @@ def build_discriminator(image_shape, num_classes, class_head=False, twin_head=Fa
     if twin_head:
         heads.append(layers.Dense(num_classes, dtype="float32", name="twin_class_logits")(features))
     return keras.Model([image, label], [logit, *heads], name="discriminator")
+
+
+def read_classifier_features(image, image_shape, num_classes, width=1):
+    """Projected GAN (Sauer et al. 2021) on the data set's LeNet: the discriminator reads the
+    classifier's frozen convolutions, which already tell strokes and shapes apart, through a small
+    layer of its own on each stage: a convolution on the first stage's fine maps, a dense layer on
+    the second's. A discriminator that need not learn to see from scratch teaches the generator
+    from the first steps (docs/experiments.md, "The discriminator reads the classifier"). The
+    second stage's layer must be non-linear: a linear read of frozen features can tell the
+    generator only their mean (2.93 times the Fréchet floor after two MNIST epochs against 3.66)."""
+    first, second = lenet_feature_maps(image_shape, num_classes)(layers.Rescaling(0.5, offset=0.5)(image))
+    first = layers.Conv2D(DISCRIMINATOR_WIDTHS[0] * width, 3, strides=2, padding="same")(first)
+    first = layers.LeakyReLU(0.2)(first)
+    second = layers.Dense(SECOND_STAGE_WIDTH * width)(layers.Flatten()(second))
+    second = layers.LeakyReLU(0.2)(second)
+    return layers.Concatenate()([layers.Flatten()(first), second])
