@@ -39,7 +39,8 @@ def test_the_matmul_floor_counts_the_mlp_epochs_products_and_times_them():
 
 def test_time_to_quality_writes_a_point_per_epoch_the_final_scores_and_a_picture(classifiers, tmp_path):
     command = [sys.executable, "-m", "bench.time_to_quality", "--datasets", "mnist", "--seeds", "0",
-               "--samples", "300", "--classifiers-dir", str(classifiers), "--out", str(tmp_path), "--",
+               "--samples", "300", "--classifiers-dir", str(classifiers), "--judges", str(classifiers),
+               "--out", str(tmp_path), "--",
                "--model", "cgan", "--epochs", "2", "--limit-per-class", "30"]
     result = subprocess.run(command, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
                             capture_output=True, text=True, timeout=300)
@@ -54,7 +55,8 @@ def test_time_to_quality_writes_a_point_per_epoch_the_final_scores_and_a_picture
         assert math.isclose(point["frechet_ratio"], point["frechet_distance"] / run["frechet_floor"], rel_tol=1e-3)
         assert 0 <= point["label_accuracy"] <= 1
     assert set(run["final"]) >= {"label_accuracy", "frechet_ratio", "diversity", "mode_coverage"}
-    assert "final:" in result.stdout
+    assert run["judge"] == run["final"]  # judged by the same LeNet, the same samples score the same
+    assert "final:" in result.stdout and "judge:" in result.stdout
     with Image.open(tmp_path / "time_to_quality-mnist.png") as picture:
         assert picture.size == (3 * 360, 290)
 
