@@ -4,8 +4,8 @@
 # discriminator reads the LeNet trained just before (--classifier-features), with which three MNIST
 # epochs reach the Frechet distance of the 30-epoch recipe shipped before (about 3 times its floor)
 # in a tenth of the time; Fashion-MNIST adds half-weight mode seeking at half the learning rate.
-# About 15 minutes on 2 cores. It replaces
-# the LeNets in classifiers/ and the runs runs/shipped-mnist and runs/shipped-fashion_mnist.
+# About 15 minutes on 2 cores. It replaces the LeNets in classifiers/ and the runs runs/shipped-mnist
+# and runs/shipped-fashion_mnist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python

@@ -102,13 +102,11 @@ def build_discriminator(image_shape, num_classes, class_head=False, twin_head=Fa
 
 
 def read_classifier_features(image, image_shape, num_classes, width=1):
-    """Projected GAN (Sauer et al. 2021) on the data set's LeNet: the discriminator reads the
-    classifier's frozen convolutions, which already tell strokes and shapes apart, through a small
-    layer of its own on each stage: a convolution on the first stage's fine maps, a dense layer on
-    the second's. A discriminator that need not learn to see from scratch teaches the generator
-    from the first steps (docs/experiments.md, "The discriminator reads the classifier"). The
-    second stage's layer must be non-linear: a linear read of frozen features can tell the
-    generator only their mean (2.93 times the Fréchet floor after two MNIST epochs against 3.66)."""
+    """Projected GAN (Sauer et al. 2021) on the data set's LeNet: a discriminator that reads the
+    classifier's frozen convolutions need not learn to see first, so it teaches the generator from
+    the first steps. Its own layer on each stage is non-linear because a linear read of frozen
+    features tells the generator only their mean (docs/experiments.md, "The discriminator reads
+    the classifier")."""
     first, second = lenet_feature_maps(image_shape, num_classes)(layers.Rescaling(0.5, offset=0.5)(image))
     first = layers.Conv2D(DISCRIMINATOR_WIDTHS[0] * width, 3, strides=2, padding="same")(first)
     first = layers.LeakyReLU(0.2)(first)
