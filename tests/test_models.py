@@ -82,6 +82,48 @@ def test_both_cdcgan_generator_layouts_have_the_same_weights():
     assert "NearestUpsamplingConv2D" in [type(layer).__name__ for layer in current.layers]
 
 
+def test_class_batch_norm_replaces_the_generators_convolution_batch_norms():
+    from trainer.config import TrainConfig
+    from trainer.models import build_generator
+
+    config = TrainConfig(model="cdcgan", class_batch_norm=True, latent_dim=64, image_shape=[28, 28, 1],
+                         label_names=[str(digit) for digit in range(10)], generator_layout=2)
+    kinds = [type(layer).__name__ for layer in build_generator(config).layers]
+    assert kinds.count("ClassBatchNormalization") == 2 and kinds.count("BatchNormalization") == 1
+
+
+def test_class_batch_normalization_scales_and_shifts_by_the_label(tmp_path):
+    import keras
+    from keras import layers
+
+    from trainer.models.layers import ClassBatchNormalization
+
+    features, label = keras.Input((3, 3, 4)), keras.Input((2,))
+    model = keras.Model([features, label], ClassBatchNormalization()([features, label]))
+    layer = model.layers[-1]
+    rng = np.random.default_rng(0)
+    images = rng.normal(2.0, 3.0, (6, 3, 3, 4)).astype("float32")
+    one_hot = np.eye(2, dtype="float32")[[0, 1, 0, 1, 0, 1]]
+    plain = layers.BatchNormalization(center=False, scale=False)
+    # It starts as batch norm without a scale or offset of its own, in training and in inference.
+    for training in (True, False):
+        np.testing.assert_allclose(np.asarray(model([images, one_hot], training=training)),
+                                   np.asarray(plain(images, training=training)), atol=1e-5)
+    scale, offset = rng.normal(size=(2, 4)).astype("float32"), rng.normal(size=(2, 4)).astype("float32")
+    layer.class_scale.assign(scale)
+    layer.class_offset.assign(offset)
+    normalized = np.asarray(plain(images, training=False))
+    expected = normalized * scale[[0, 1, 0, 1, 0, 1], None, None] + offset[[0, 1, 0, 1, 0, 1], None, None]
+    np.testing.assert_allclose(np.asarray(model([images, one_hot], training=False)), expected, atol=1e-5)
+    # Half of each label gets half of each scale and offset: the sampler's morph.
+    halves = np.full((6, 2), 0.5, "float32")
+    np.testing.assert_allclose(np.asarray(model([images, halves], training=False)),
+                               normalized * scale.mean(0) + offset.mean(0), atol=1e-5)
+    model.save(tmp_path / "model.keras")
+    np.testing.assert_allclose(np.asarray(keras.models.load_model(tmp_path / "model.keras")([images, one_hot])),
+                               expected, atol=1e-5)
+
+
 def test_row_dot_is_keras_dot_over_the_feature_axis():
     import keras
     import tensorflow as tf

@@ -254,6 +254,25 @@ def test_a_run_from_before_the_one_layer_upsampling_samples_and_resumes_with_its
     assert len(run.history()) == 2 and TrainConfig.load(run.path).generator_layout == 1
 
 
+def test_class_batch_norm_trains_resumes_exactly_and_gives_each_label_its_scales(runs_dir, capsys):
+    from trainer.sampling import load_generator
+
+    options = (*SMALL, "--model", "cdcgan", "--class-batch-norm", "--average-decay", "0.9")
+    whole = train(runs_dir, *options, "--epochs", "2", run_name="whole")
+    assert json.loads((whole / "config.json").read_text())["class_batch_norm"] is True
+    split = train(runs_dir, *options, "--epochs", "1", run_name="split")
+    train(runs_dir, "--resume", "--epochs", "2", run_name="split")  # rebuilt from config.json
+    assert_same_history(RunDirectory(whole).history(), RunDirectory(split).history())
+    assert_same_generator(whole, split)
+    generator, _ = load_generator(whole)
+    scales = [np.asarray(layer.class_scale) for layer in generator.layers if hasattr(layer, "class_scale")]
+    assert len(scales) == 2 and all(np.ptp(scale, axis=0).max() > 1e-3 for scale in scales)  # no longer all ones
+    path = train(runs_dir, *options, "--epochs", "1", "--precision", "mixed_float16", run_name="half")
+    assert np.isfinite(RunDirectory(path).history()[0]["g_loss"])
+    train(runs_dir, *SMALL, "--model", "cgan", "--class-batch-norm", "--epochs", "1", run_name="mlp", expect=2)
+    assert "--class-batch-norm is not an option of cgan (it is of: cdcgan)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("option", ["--class-loss-weight", "--generator-width", "--discriminator-width"])
 def test_family_options_are_refused_by_other_families(runs_dir, capsys, option):
     train(runs_dir, *SMALL, "--model", "cgan", option, "2", "--epochs", "1", expect=2)

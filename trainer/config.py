@@ -17,7 +17,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Options added after runs were first written, with the value that means "as before": a run
 # from an older version resumes with the recipe it started with, not with today's default.
 ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width": 1, "generator_layout": 1,
-               "discriminator_width": 1, "classifier_features": False}
+               "discriminator_width": 1, "classifier_features": False, "class_batch_norm": False}
 
 
 # The smallest value each number option makes sense with, and the largest where there is one.
@@ -101,6 +101,9 @@ class TrainConfig:
     twin_class_head: bool = option(False, "with --class-loss-weight: a second class head learns to name the label of "
                                           "fakes, and G is rewarded when it cannot (TAC-GAN); corrects the class "
                                           "loss's pull towards easy, typical samples", "Twin class head")
+    class_batch_norm: bool = option(False, "the label picks the scale and offset of each batch norm in cdcgan's "
+                                           "generator (conditional batch norm): features of its own for each class; "
+                                           "clothes gain, digits do not", "Class batch norm")
     classifier_features: bool = option(False, "the discriminator reads the data set's LeNet classifier (its convolution "
                                               "layers, frozen) instead of learning features of its own, as Projected "
                                               "GANs do: one epoch draws better digits than four without it; train "

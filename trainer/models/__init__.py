@@ -19,7 +19,9 @@ for the auxiliary classification loss, and with "twin_class_head" (`twin_head=Tr
 `build_generator(..., width=W)` multiplies the generator's channels, and with
 "discriminator_width" `build_discriminator(..., width=W)` the discriminator's; with
 "classifier_features", `build_discriminator(..., classifier_features=True)` reads the frozen
-convolutions of the data set's LeNet (their weights are copied in when a run starts).
+convolutions of the data set's LeNet (their weights are copied in when a run starts); with
+"class_batch_norm", `build_generator(..., class_batch_norm=True)` lets the label pick its batch
+norms' scales and offsets.
 
 Every model takes its inputs by name: `latent` and `label` for the generator, `image` and
 `label` for the discriminator. `label` is a one-hot float vector rather than an index so that a
@@ -37,7 +39,7 @@ from trainer.config import ADDED_LATER
 # changes nothing: for the first three, the one that older runs, written before it existed, are
 # read with.
 FAMILY_OPTIONS = ("class_loss_weight", "generator_width", "discriminator_width", "twin_class_head",
-                  "classifier_features")
+                  "classifier_features", "class_batch_norm")
 NEUTRAL_VALUES = {**ADDED_LATER, "twin_class_head": False}
 
 
@@ -96,6 +98,8 @@ def build_generator(config):
     extra = {"width": config.generator_width} if config.generator_width not in (None, 1) else {}
     if "generator_layout" in family.DEFAULTS:
         extra["layout"] = config.generator_layout
+    if config.class_batch_norm:
+        extra["class_batch_norm"] = True
     return family.build_generator(config.latent_dim, config.image_shape, len(config.label_names), **extra)
 
 

@@ -6,7 +6,10 @@ docs/experiments.md, "The design of the default generator"):
 - Generator: nearest-neighbour upsampling then convolution (no checkerboard artefacts;
   transposed convolutions and Keras's UpSampling2D are slow in TF.js's WASM backend); narrow
   convolutions, each at the lowest resolution that has room for it, the last one fused with its
-  upsampling (NearestUpsamplingConv2D), so that a CPU trains it in minutes.
+  upsampling (NearestUpsamplingConv2D), so that a CPU trains it in minutes. With
+  `--class-batch-norm` the label picks the scale and offset of each convolution's batch norm
+  (ClassBatchNormalization): each class gets features of its own for 864 more weights and no
+  measurable time; clothes' Fréchet distance fell by a sixth in three epochs, digits' did not.
 - Discriminator: a projection discriminator (Miyato & Koyama 2018), which conditions on the
   label far more strongly than a concatenated one-hot vector; no normalisation, since batch
   norm mixes real and fake statistics and spectral norm left it too weak to teach.
@@ -24,7 +27,7 @@ from keras import layers
 
 from trainer.classifier import lenet_feature_maps
 from trainer.models import check_image_size, discriminator_inputs, generator_inputs
-from trainer.models.layers import NearestUpsampling2D, NearestUpsamplingConv2D, RowDot
+from trainer.models.layers import ClassBatchNormalization, NearestUpsampling2D, NearestUpsamplingConv2D, RowDot
 
 # Square images whose side is a multiple of 4 (two stride-2 stages), e.g. 28.
 IMAGE_SIZE_RULE = (4, 28)
@@ -49,7 +52,7 @@ DISCRIMINATOR_WIDTHS = (32, 64)
 SECOND_STAGE_WIDTH = 256
 
 
-def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2):
+def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2, class_batch_norm=False):
     check_image_size("cdcgan", image_shape, *IMAGE_SIZE_RULE)
     if layout not in (1, 2):
         raise ValueError(f"cdcgan has generator layouts 1 and 2, not {layout}: was the run written by a newer Ganvas?")
@@ -64,7 +67,11 @@ def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2):
         if index:
             hidden = NearestUpsampling2D()(hidden)
         hidden = layers.Conv2D(channels, 3, padding="same", use_bias=False)(hidden)
-        hidden = layers.ReLU()(layers.BatchNormalization()(hidden))
+        if class_batch_norm:
+            hidden = ClassBatchNormalization()([hidden, label])
+        else:
+            hidden = layers.BatchNormalization()(hidden)
+        hidden = layers.ReLU()(hidden)
     # The last upsampling and convolution as one layer: the same arithmetic, faster on a CPU.
     # Layout 1, the two as separate layers, is how runs before it were built: the same function
     # and weights, but their checkpoints name the convolution by its position after the other.

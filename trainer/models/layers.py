@@ -24,6 +24,37 @@ class NearestUpsampling2D(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="ganvas")
+class ClassBatchNormalization(keras.layers.Layer):
+    """Batch normalisation whose scale and offset the label picks (conditional batch norm, de Vries
+    et al. 2017, as in the generators paired with projection discriminators): each class draws from
+    features scaled its own way, which plain concatenation of the label at the input cannot give
+    every layer. Called on [features, one-hot label]; a mixture of two labels mixes their scales,
+    so the page's morph stays smooth. Starts as plain batch norm (scales 1, offsets 0)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.normalization = keras.layers.BatchNormalization(center=False, scale=False)
+
+    def build(self, input_shapes):
+        feature_shape, label_shape = input_shapes
+        self.normalization.build(feature_shape)
+        shape = (label_shape[-1], feature_shape[-1])
+        self.class_scale = self.add_weight(shape=shape, initializer="ones", name="class_scale")
+        self.class_offset = self.add_weight(shape=shape, initializer="zeros", name="class_offset")
+
+    def call(self, inputs, training=None):
+        features, label = inputs
+        normalized = self.normalization(features, training=training)
+        per_pixel = (-1,) + (1,) * (len(features.shape) - 2) + (features.shape[-1],)
+        scale, offset = (ops.reshape(ops.matmul(ops.cast(label, self.compute_dtype), ops.cast(weight, self.compute_dtype)),
+                                     per_pixel) for weight in (self.class_scale, self.class_offset))
+        return normalized * scale + offset
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
+@keras.saving.register_keras_serializable(package="ganvas")
 class RowDot(keras.layers.Layer):
     """The inner product of two batches of vectors, row by row: what Dot(axes=1) computes.
 
