@@ -15,10 +15,11 @@ fi
 # trained (--classifier-features, as Projected GANs read a pretrained network), so it teaches the
 # generator from the first steps; the learning rate is 8 times cdcgan's own, which the moving
 # average of the generator's weights (--average-decay 0.99, roughly the last hundred steps) makes
-# safe: the raw weights swing, their average does not.
+# safe: the raw weights swing, their average does not. Sixteen noise dimensions instead of 64 and
+# Adam without momentum (--beta1 0) took the Frechet distance from 2.8 to 1.9 times its floor.
 printf '\n== training the default MNIST generator (runs/mnist-demo, about 2 minutes)\n'
-$py -m trainer train --dataset mnist --model cdcgan --epochs 3 --average-decay 0.99 --lr 0.0016 --classifier-features \
-  --run-name mnist-demo --overwrite "$@"
+$py -m trainer train --dataset mnist --model cdcgan --epochs 3 --average-decay 0.99 --lr 0.0016 --beta1 0 \
+  --latent-dim 16 --classifier-features --run-name mnist-demo --overwrite "$@"
 printf '\n== scoring it\n'
 $py -m trainer eval --run mnist-demo
 printf '\n== exporting it to web/models/mnist-demo\n'

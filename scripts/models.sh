@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 py=.venv/bin/python
 $py -m trainer classifier train --dataset mnist --epochs 8 --overwrite
 $py -m trainer classifier train --dataset fashion_mnist --epochs 12 --overwrite
-$py -m trainer train --dataset mnist --model cdcgan --epochs 3 --average-decay 0.99 --lr 0.0016 --classifier-features \
-  --run-name shipped-mnist --overwrite
+$py -m trainer train --dataset mnist --model cdcgan --epochs 3 --average-decay 0.99 --lr 0.0016 --beta1 0 \
+  --latent-dim 16 --classifier-features --run-name shipped-mnist --overwrite
 $py -m trainer train --dataset fashion_mnist --model cdcgan --epochs 3 --average-decay 0.99 --lr 0.0008 --beta1 0 \
   --latent-dim 16 --mode-seeking-weight 0.5 --class-batch-norm --classifier-features \
   --run-name shipped-fashion_mnist --overwrite
