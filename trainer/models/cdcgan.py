@@ -8,8 +8,8 @@ docs/experiments.md, "The design of the default generator"):
   convolutions, each at the lowest resolution that has room for it, the last one fused with its
   upsampling (NearestUpsamplingConv2D), so that a CPU trains it in minutes. With
   `--class-batch-norm` the label picks the scale and offset of each convolution's batch norm
-  (ClassBatchNormalization): each class gets features of its own for 864 more weights and no
-  measurable time; clothes' Fréchet distance fell by a sixth in three epochs, digits' did not.
+  (ClassBatchNormalization): each class gets features of its own at almost no cost, which
+  clothes need and digits do not (docs/experiments.md).
 - Discriminator: a projection discriminator (Miyato & Koyama 2018), which conditions on the
   label far more strongly than a concatenated one-hot vector; no normalisation, since batch
   norm mixes real and fake statistics and spectral norm left it too weak to teach.

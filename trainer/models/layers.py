@@ -45,10 +45,13 @@ class ClassBatchNormalization(keras.layers.Layer):
     def call(self, inputs, training=None):
         features, label = inputs
         normalized = self.normalization(features, training=training)
+        label = ops.cast(label, self.compute_dtype)
         per_pixel = (-1,) + (1,) * (len(features.shape) - 2) + (features.shape[-1],)
-        scale, offset = (ops.reshape(ops.matmul(ops.cast(label, self.compute_dtype), ops.cast(weight, self.compute_dtype)),
-                                     per_pixel) for weight in (self.class_scale, self.class_offset))
-        return normalized * scale + offset
+
+        def for_label(weight):  # one row per class, mixed as the label mixes them
+            return ops.reshape(ops.matmul(label, ops.cast(weight, self.compute_dtype)), per_pixel)
+
+        return normalized * for_label(self.class_scale) + for_label(self.class_offset)
 
     def compute_output_shape(self, input_shapes):
         return input_shapes[0]
