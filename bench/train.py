@@ -33,7 +33,7 @@ import tensorflow as tf  # noqa: E402
 
 from trainer import data  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
-from trainer.models import get_family  # noqa: E402
+from trainer.models import build_discriminator, build_generator, get_family  # noqa: E402
 from trainer.rundir import RunDirectory  # noqa: E402
 from trainer.launch import validate_for  # noqa: E402
 from trainer.train import GANTrainer  # noqa: E402
@@ -102,9 +102,21 @@ def plain_loop(config: TrainConfig, dataset, epochs: int) -> list[float]:
 MLP_FAMILIES = ("cgan", "gan")
 
 
-def dense_shapes(model) -> list[tuple[int, int]]:
-    """(inputs, units) of each Dense layer, in order."""
-    return [(layer.kernel.shape[0], layer.kernel.shape[1]) for layer in model.layers
+def model_inputs_read(tensor) -> set[str]:
+    """The names of the model inputs that `tensor` is a reshaping or concatenation of, or
+    {"hidden"} for an activation computed from weights."""
+    operation = tensor._keras_history.operation
+    if isinstance(operation, keras.layers.InputLayer):
+        return {operation.name}
+    if isinstance(operation, (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Concatenate)):
+        inputs = operation.input if isinstance(operation.input, list) else [operation.input]
+        return set().union(*map(model_inputs_read, inputs))
+    return {"hidden"}
+
+
+def dense_layers(model) -> list[tuple[int, int, set[str]]]:
+    """(inputs, units, what it reads: model_inputs_read) of each Dense layer, in order."""
+    return [(layer.kernel.shape[0], layer.kernel.shape[1], model_inputs_read(layer.input)) for layer in model.layers
             if isinstance(layer, keras.layers.Dense)]
 
 
@@ -112,26 +124,26 @@ def mlp_step_products(config) -> list[tuple[tuple[int, int], tuple[int, int], bo
     """Every matrix product of one iteration of an MLP family (cgan, gan) as the trainer runs it,
     as (a's shape, b's shape, transpose a, transpose b): the D step's generator pass, its two
     discriminator passes (real, fake) and their backward passes (weight gradients, and input
-    gradients down to the first layer, which needs none); then the G step's generator and
-    discriminator passes, the input gradients back through D, and G's backward pass."""
-    family, batch = get_family(config.model), config.batch_size
-    classes = len(config.label_names)
-    generator = dense_shapes(family.build_generator(config.latent_dim, config.image_shape, classes))
-    discriminator = dense_shapes(family.build_discriminator(config.image_shape, classes))
+    gradients where a gradient must flow on: into hidden layers, and in the G step into the
+    image D reads); then the G step's generator and discriminator passes, the input gradients
+    back through D, and G's backward pass."""
+    batch = config.batch_size
+    generator, discriminator = dense_layers(build_generator(config)), dense_layers(build_discriminator(config))
 
     def forward(layers):
-        return [((batch, inputs), (inputs, units), False, False) for inputs, units in layers]
+        return [((batch, inputs), (inputs, units), False, False) for inputs, units, _ in layers]
 
     def weight_gradients(layers):  # x^T dy
-        return [((batch, inputs), (batch, units), True, False) for inputs, units in layers]
+        return [((batch, inputs), (batch, units), True, False) for inputs, units, _ in layers]
 
-    def input_gradients(layers):  # dy W^T
-        return [((batch, units), (inputs, units), False, True) for inputs, units in layers]
+    def input_gradients(layers, flowing_into):  # dy W^T, where the gradient is wanted
+        return [((batch, units), (inputs, units), False, True) for inputs, units, reads in layers
+                if reads & flowing_into]
 
     d_step = (forward(generator) + 2 * (forward(discriminator) + weight_gradients(discriminator)
-                                        + input_gradients(discriminator[1:])))
-    g_step = (forward(generator) + forward(discriminator) + input_gradients(discriminator)
-              + weight_gradients(generator) + input_gradients(generator[1:]))
+                                        + input_gradients(discriminator, {"hidden"})))
+    g_step = (forward(generator) + forward(discriminator) + input_gradients(discriminator, {"hidden", "image"})
+              + weight_gradients(generator) + input_gradients(generator, {"hidden"}))
     return config.d_steps * d_step + config.g_steps * g_step
 
 

@@ -1,5 +1,6 @@
 """The benchmarks' own arithmetic and output, on tiny real runs (their figures are in docs/benchmarks.md)."""
 
+import dataclasses
 import json
 import math
 import os
@@ -26,13 +27,18 @@ def test_the_matmul_floor_counts_the_mlp_epochs_products_and_times_them():
     from bench.train import flops, matmul_floor, mlp_step_products
 
     config, images = cgan_config()
-    products = mlp_step_products(config)
+    iterations = images // (config.batch_size * config.d_steps)
     # The issue-2 closing note counted the SJTU cgan's MNIST epoch by hand: 126 GFLOP in its 21
     # products per iteration (the D step's G pass, two D passes with weight and input gradients,
     # then the G step's passes and gradients); reading the shapes off the models must agree.
-    assert len(products) == 21
-    epoch = flops(products) * (images // (config.batch_size * config.d_steps))
-    assert 126e9 <= epoch < 127e9, epoch
+    concatenated = mlp_step_products(dataclasses.replace(config, generator_layout=1, discriminator_layout=1))
+    assert len(concatenated) == 21
+    assert 126.5e9 <= flops(concatenated) * iterations < 126.6e9
+    # Layout 2 splits each first layer in two (input, label): 8 more products, and the label's
+    # input gradient, which nothing needs, is no longer counted.
+    products = mlp_step_products(config)
+    assert len(products) == 29
+    assert 126.3e9 <= flops(products) * iterations < 126.5e9
     seconds = matmul_floor(products[:3], iterations=5, jit_compile=False)
     assert math.isfinite(seconds) and seconds > 0
 

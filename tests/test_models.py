@@ -22,6 +22,25 @@ def test_sony_rgb_dcgan_matches_tables_5_3_and_5_4():
     assert trainable_parameters(family.build_generator(100, (64, 64, 3), 0)) == 5_135_363
 
 
+def test_both_cgan_layouts_compute_the_report_s_function_with_the_same_weights():
+    """Layout 2 splits each first kernel by input (image or noise, then label): the same
+    function, the report's parameter count, and rows drawn from the whole kernel's Glorot range."""
+    family = get_family("cgan")
+    for build, args, limit in ((family.build_generator, (100, (28, 28, 1), 10), (6 / (110 + 128)) ** 0.5),
+                               (family.build_discriminator, ((28, 28, 1), 10), (6 / (794 + 128)) ** 0.5)):
+        concatenated, split = build(*args, layout=1), build(*args)
+        assert trainable_parameters(split) == trainable_parameters(concatenated)
+        first, second = split.weights[0], split.weights[2]  # the input's kernel (bias between), the label's
+        assert max(np.abs(first.numpy()).max(), np.abs(second.numpy()).max()) <= limit
+        kernel, bias, *rest = concatenated.get_weights()
+        split.set_weights([kernel[:first.shape[0]], bias, kernel[first.shape[0]:], *rest])
+        rng = np.random.default_rng(0)
+        inputs = [rng.normal(size=(4, *tensor.shape[1:])).astype("float32") for tensor in concatenated.inputs]
+        np.testing.assert_allclose(np.asarray(split(inputs)), np.asarray(concatenated(inputs)), atol=1e-5)
+        with pytest.raises(ValueError, match="layouts 1 and 2, not 3"):
+            build(*args, layout=3)
+
+
 def test_dcgan_adapts_to_image_size():
     generator = get_family("dcgan").build_generator(100, (32, 32, 3), 0)
     assert generator.output_shape == (None, 32, 32, 3)

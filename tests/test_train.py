@@ -254,6 +254,43 @@ def test_a_run_from_before_the_one_layer_upsampling_samples_and_resumes_with_its
     assert len(run.history()) == 2 and TrainConfig.load(run.path).generator_layout == 1
 
 
+def test_an_mlp_cgan_run_from_before_its_split_first_layers_samples_and_resumes_with_them(runs_dir):
+    """cgan's first layers became one Dense per input (layout 2) after runs had been written with
+    the label concatenated to a single Dense (layout 1), which their checkpoints hold; those runs
+    recorded no layouts (null, or nothing), and read as layout 1."""
+    from trainer import data
+    from trainer.config import TrainConfig
+    from trainer.models import get_family
+    from trainer.rundir import atomic_write
+    from trainer.sampling import generate, grid_inputs, load_generator
+    from trainer.launch import validate_for
+    from trainer.train import GANTrainer
+
+    dataset = data.load("mnist", limit_per_class=30)
+    config = TrainConfig(model="cgan", runs_dir=str(runs_dir), run_name="run", epochs=1, limit_per_class=30,
+                         batch_size=50, average_decay=0.9)
+    config = validate_for(config.resolve(get_family("cgan").DEFAULTS), dataset, replicas=1)
+    assert config.generator_layout == config.discriminator_layout == 2  # a new run's
+    config.generator_layout = config.discriminator_layout = 1  # trained as the version before did
+    run = RunDirectory(config.run_dir)
+    run.path.mkdir(parents=True)
+    written = json.loads(config.to_json())
+    written["generator_layout"] = None  # and its config.json as that version wrote it
+    del written["discriminator_layout"]
+    atomic_write(run.config_path, json.dumps(written))
+    GANTrainer(config, dataset, run, log=lambda *_: None).fit()
+
+    final, config = load_generator(run.path)
+    assert config.generator_layout == config.discriminator_layout == 1
+    assert any(layer.__class__.__name__ == "Concatenate" for layer in final.layers)
+    from_checkpoint, _ = load_generator(run.path, epoch=1)
+    latent, labels, _ = grid_inputs(config)
+    np.testing.assert_allclose(generate(final, config, latent, labels),
+                               generate(from_checkpoint, config, latent, labels), atol=1e-6)
+    train(runs_dir, "--resume", "--epochs", "2")  # every checkpointed weight must find its layer
+    assert len(run.history()) == 2 and TrainConfig.load(run.path).discriminator_layout == 1
+
+
 def test_class_batch_norm_trains_resumes_exactly_and_gives_each_label_its_scales(runs_dir, capsys):
     from trainer.sampling import load_generator
 

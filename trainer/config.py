@@ -17,7 +17,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Options added after runs were first written, with the value that means "as before": a run
 # from an older version resumes with the recipe it started with, not with today's default.
 ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width": 1, "generator_layout": 1,
-               "discriminator_width": 1, "classifier_features": False, "class_batch_norm": False}
+               "discriminator_layout": 1, "discriminator_width": 1, "classifier_features": False, "class_batch_norm": False}
 
 
 # The smallest value each number option makes sense with, and the largest where there is one.
@@ -146,10 +146,12 @@ class TrainConfig:
     image_shape: list[int] | None = recorded()
     label_names: list[str] | None = recorded()
     output_range: list[float] | None = recorded()
-    # Which arrangement of layers the family's generator was built with (see cdcgan.py), kept so
-    # that a run's checkpoints, which name weights by layer position, load into the arrangement
-    # that wrote them. Not an option: new runs take the family's current one from its DEFAULTS.
+    # Which arrangement of layers the family's networks were built with (see cdcgan.py, cgan.py),
+    # kept so that a run's checkpoints, which name weights by layer position, load into the
+    # arrangement that wrote them. Not options: new runs take the family's current ones from its
+    # DEFAULTS.
     generator_layout: int | None = recorded()
+    discriminator_layout: int | None = recorded()
 
     def check(self) -> None:
         """A ValueError naming the first option whose value cannot work, of the rules that need
@@ -218,6 +220,9 @@ class TrainConfig:
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
         data = {**ADDED_LATER, **json.loads(text)}
+        for name in ("generator_layout", "discriminator_layout"):
+            if data[name] is None:  # written before the family had layouts: built with its first
+                data[name] = ADDED_LATER[name]
         known = {field.name for field in dataclasses.fields(cls)}
         # Runs written by an older or newer version may carry fields we no longer know.
         return cls(**{key: value for key, value in data.items() if key in known})

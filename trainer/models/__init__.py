@@ -9,8 +9,9 @@ description and the options it takes), and its module defines
 - `build_generator(latent_dim, image_shape, num_classes)` and
   `build_discriminator(image_shape, num_classes)`: Keras models. The discriminator returns
   logits; the sigmoid its source ends with lives in the loss, where it is numerically stable.
-- optionally `generator_layout` in DEFAULTS: the current arrangement of the generator's layers;
-  `build_generator(..., layout=L)` builds an earlier one for runs that were written with it.
+- optionally `generator_layout` and `discriminator_layout` in DEFAULTS: the current arrangement of
+  each network's layers; `build_generator(..., layout=L)` and `build_discriminator(..., layout=L)`
+  build an earlier one for runs that were written with it.
 
 With
 "class_loss_weight", `build_discriminator(..., class_head=True)` returns [logits, class logits]
@@ -105,14 +106,17 @@ def build_generator(config):
 
 def build_discriminator(config):
     """The run's discriminator; with a class loss it also returns class logits (an AC-GAN head)."""
+    family = get_family(config.model)
     extra = {"class_head": True} if config.class_loss_weight else {}
+    if "discriminator_layout" in family.DEFAULTS:
+        extra["layout"] = config.discriminator_layout
     if config.twin_class_head:
         extra["twin_head"] = True
     if config.discriminator_width not in (None, 1):
         extra["width"] = config.discriminator_width
     if config.classifier_features:
         extra["classifier_features"] = True
-    return get_family(config.model).build_discriminator(config.image_shape, len(config.label_names), **extra)
+    return family.build_discriminator(config.image_shape, len(config.label_names), **extra)
 
 
 def describe_families() -> str:

@@ -11,16 +11,39 @@ from trainer.models import discriminator_inputs, generator_inputs
 
 OUTPUT_ACTIVATION = "tanh"
 # The network is tiny, so per-op overhead dominates on a CPU: XLA fuses the whole step.
+# Layouts: 1 concatenates the label to the input of a single Dense layer (runs written before
+# 2026-12-06), 2 computes the same function as one Dense layer per input, summed.
 DEFAULTS = dict(
     batch_size=150, lr=1e-3, beta1=0.5, latent_dim=100, d_steps=1, g_steps=1,
-    loss="bce", jit_compile=True,
+    loss="bce", jit_compile=True, generator_layout=2, discriminator_layout=2,
 )
 
 
-def build_generator(latent_dim, image_shape, num_classes):
+def dense_of_concatenation(inputs, units, layout, activation=None):
+    """Dense(units, activation) on the concatenation of `inputs`. Layout 2 sums one Dense per
+    input instead (one bias), each kernel drawn from the Glorot range of the whole concatenated
+    kernel, so that its rows start as the report's do. Why: XLA on a CPU turns a concatenation
+    fused with what produces it (tanh, one-hot, gather) into scalar code, a seventh of the MLP's
+    training step; the sum of products is the same function without it."""
+    if layout == 1:
+        return layers.Dense(units, activation=activation, kernel_initializer="glorot_uniform")(
+            layers.Concatenate()(inputs))
+    limit = math.sqrt(6 / (sum(tensor.shape[-1] for tensor in inputs) + units))
+    parts = [layers.Dense(units, use_bias=index == 0, kernel_initializer=keras.initializers.RandomUniform(-limit, limit))(
+        tensor) for index, tensor in enumerate(inputs)]
+    total = layers.Add()(parts)
+    return layers.Activation(activation)(total) if activation else total
+
+
+def check_layout(layout, network):
+    if layout not in (1, 2):
+        raise ValueError(f"cgan has {network} layouts 1 and 2, not {layout}: was the run written by a newer Ganvas?")
+
+
+def build_generator(latent_dim, image_shape, num_classes, layout=2):
+    check_layout(layout, "generator")
     latent, label = generator_inputs(latent_dim, num_classes, True)
-    hidden = layers.Concatenate()([latent, label])
-    hidden = layers.Dense(128, activation="relu", kernel_initializer="glorot_uniform")(hidden)
+    hidden = dense_of_concatenation([latent, label], 128, layout, activation="relu")
     pixels = layers.Dense(
         math.prod(image_shape), activation="tanh", kernel_initializer="glorot_uniform",
         dtype="float32",
@@ -29,10 +52,9 @@ def build_generator(latent_dim, image_shape, num_classes):
     return keras.Model([latent, label], image, name="generator")
 
 
-def build_discriminator(image_shape, num_classes):
+def build_discriminator(image_shape, num_classes, layout=2):
+    check_layout(layout, "discriminator")
     image, label = discriminator_inputs(image_shape, num_classes, True)
-    hidden = layers.Concatenate()([layers.Flatten()(image), label])
-    hidden = layers.Dense(128, kernel_initializer="glorot_uniform")(hidden)
-    hidden = layers.LeakyReLU(0.2)(hidden)
+    hidden = layers.LeakyReLU(0.2)(dense_of_concatenation([layers.Flatten()(image), label], 128, layout))
     logit = layers.Dense(1, kernel_initializer="glorot_uniform", dtype="float32")(hidden)
     return keras.Model([image, label], logit, name="discriminator")
