@@ -11,8 +11,8 @@ from trainer.models import discriminator_inputs, generator_inputs
 
 OUTPUT_ACTIVATION = "tanh"
 # The network is tiny, so per-op overhead dominates on a CPU: XLA fuses the whole step.
-# Layouts: 1 concatenates the label to the input of a single Dense layer (runs written before
-# 2026-12-06), 2 computes the same function as one Dense layer per input, summed.
+# Layouts: 1 concatenates the label to the input of a single Dense layer (runs written until
+# 2026-12-05), 2 computes the same function as one Dense layer per input, summed.
 DEFAULTS = dict(
     batch_size=150, lr=1e-3, beta1=0.5, latent_dim=100, d_steps=1, g_steps=1,
     loss="bce", jit_compile=True, generator_layout=2, discriminator_layout=2,
