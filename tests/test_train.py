@@ -1,6 +1,7 @@
 """Real, small trainings through the CLI: every family, the run directory, resume, stop, kill -9,
 NaN, and the errors a user can run into."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -219,76 +220,76 @@ def test_a_run_from_before_the_class_loss_resumes_without_it(runs_dir):
     assert len(RunDirectory(path).history()) == 2
 
 
-def test_a_run_from_before_the_one_layer_upsampling_samples_and_resumes_with_its_layout(runs_dir, monkeypatch):
-    """cdcgan's last upsampling and convolution became one layer after runs had been written;
-    their checkpoints name the convolution by its position, so they keep the two layers."""
+def train_as_an_earlier_version(runs_dir, model, layouts, written_as):
+    """A one-epoch run of `model` whose networks have `layouts` (e.g. generator_layout=1), as a
+    version before a layout change trained it, and whose config.json `written_as` edits into what
+    that version wrote. Returns the run and the config a new run gets."""
     from trainer import data
     from trainer.config import TrainConfig
     from trainer.models import get_family
     from trainer.rundir import atomic_write
-    from trainer.sampling import generate, grid_inputs, load_generator
     from trainer.launch import validate_for
     from trainer.train import GANTrainer
 
     dataset = data.load("mnist", limit_per_class=30)
-    config = TrainConfig(model="cdcgan", runs_dir=str(runs_dir), run_name="run", epochs=1, limit_per_class=30,
+    config = TrainConfig(model=model, runs_dir=str(runs_dir), run_name="run", epochs=1, limit_per_class=30,
                          batch_size=50, average_decay=0.9)
-    config = validate_for(config.resolve(get_family("cdcgan").DEFAULTS), dataset, replicas=1)
+    new = validate_for(config.resolve(get_family(model).DEFAULTS), dataset, replicas=1)
+    config = dataclasses.replace(new, **layouts)
     run = RunDirectory(config.run_dir)
     run.path.mkdir(parents=True)
     written = json.loads(config.to_json())
-    del written["generator_layout"]  # as the older version wrote it
+    written_as(written)
     atomic_write(run.config_path, json.dumps(written))
-    with monkeypatch.context() as patch:  # trained as the older version did, with two layers
-        patch.setattr("trainer.state.build_generator", lambda config: get_family("cdcgan").build_generator(
-            config.latent_dim, config.image_shape, 10, layout=1))
-        GANTrainer(config, dataset, run, log=lambda *_: None).fit()
+    GANTrainer(config, dataset, run, log=lambda *_: None).fit()
+    return run, new
+
+
+def assert_samples_as_its_checkpoint_and_resumes(runs_dir, run):
+    """The run's final generator draws what its epoch-1 checkpoint does, and it resumes: every
+    checkpointed weight must find its layer. Returns the final generator and its config."""
+    from trainer.sampling import generate, grid_inputs, load_generator
 
     final, config = load_generator(run.path)
-    assert config.generator_layout == 1
     from_checkpoint, _ = load_generator(run.path, epoch=1)
     latent, labels, _ = grid_inputs(config)
     np.testing.assert_allclose(generate(final, config, latent, labels),
                                generate(from_checkpoint, config, latent, labels), atol=1e-6)
     train(runs_dir, "--resume", "--epochs", "2")  # restores the averaged generator too
-    assert len(run.history()) == 2 and TrainConfig.load(run.path).generator_layout == 1
+    assert len(run.history()) == 2
+    return final, config
+
+
+def test_a_run_from_before_the_one_layer_upsampling_samples_and_resumes_with_its_layout(runs_dir):
+    """cdcgan's last upsampling and convolution became one layer after runs had been written;
+    their checkpoints name the convolution by its position, so they keep the two layers."""
+    from trainer.config import TrainConfig
+
+    def as_written_before_layouts(written):
+        del written["generator_layout"]
+
+    run, _ = train_as_an_earlier_version(runs_dir, "cdcgan", dict(generator_layout=1), as_written_before_layouts)
+    _, config = assert_samples_as_its_checkpoint_and_resumes(runs_dir, run)
+    assert config.generator_layout == 1 and TrainConfig.load(run.path).generator_layout == 1
 
 
 def test_an_mlp_cgan_run_from_before_its_split_first_layers_samples_and_resumes_with_them(runs_dir):
     """cgan's first layers became one Dense per input (layout 2) after runs had been written with
     the label concatenated to a single Dense (layout 1), which their checkpoints hold; those runs
     recorded no layouts (null, or nothing), and read as layout 1."""
-    from trainer import data
     from trainer.config import TrainConfig
-    from trainer.models import get_family
-    from trainer.rundir import atomic_write
-    from trainer.sampling import generate, grid_inputs, load_generator
-    from trainer.launch import validate_for
-    from trainer.train import GANTrainer
 
-    dataset = data.load("mnist", limit_per_class=30)
-    config = TrainConfig(model="cgan", runs_dir=str(runs_dir), run_name="run", epochs=1, limit_per_class=30,
-                         batch_size=50, average_decay=0.9)
-    config = validate_for(config.resolve(get_family("cgan").DEFAULTS), dataset, replicas=1)
-    assert config.generator_layout == config.discriminator_layout == 2  # a new run's
-    config.generator_layout = config.discriminator_layout = 1  # trained as the version before did
-    run = RunDirectory(config.run_dir)
-    run.path.mkdir(parents=True)
-    written = json.loads(config.to_json())
-    written["generator_layout"] = None  # and its config.json as that version wrote it
-    del written["discriminator_layout"]
-    atomic_write(run.config_path, json.dumps(written))
-    GANTrainer(config, dataset, run, log=lambda *_: None).fit()
+    def as_written_before_cgan_had_layouts(written):
+        written["generator_layout"] = None
+        del written["discriminator_layout"]
 
-    final, config = load_generator(run.path)
+    run, new = train_as_an_earlier_version(runs_dir, "cgan", dict(generator_layout=1, discriminator_layout=1),
+                                           as_written_before_cgan_had_layouts)
+    assert new.generator_layout == new.discriminator_layout == 2  # a new run's
+    final, config = assert_samples_as_its_checkpoint_and_resumes(runs_dir, run)
     assert config.generator_layout == config.discriminator_layout == 1
     assert any(layer.__class__.__name__ == "Concatenate" for layer in final.layers)
-    from_checkpoint, _ = load_generator(run.path, epoch=1)
-    latent, labels, _ = grid_inputs(config)
-    np.testing.assert_allclose(generate(final, config, latent, labels),
-                               generate(from_checkpoint, config, latent, labels), atol=1e-6)
-    train(runs_dir, "--resume", "--epochs", "2")  # every checkpointed weight must find its layer
-    assert len(run.history()) == 2 and TrainConfig.load(run.path).discriminator_layout == 1
+    assert TrainConfig.load(run.path).discriminator_layout == 1
 
 
 def test_class_batch_norm_trains_resumes_exactly_and_gives_each_label_its_scales(runs_dir, capsys):

@@ -151,6 +151,13 @@ def label_maps(label, height: int, width: int):
     return layers.UpSampling2D((height, width))(as_pixel)
 
 
+def check_layout(family: str, network: str, layout: int, known=(1, 2)) -> None:
+    """A ValueError for a layout this version does not know: a run from a newer Ganvas."""
+    if layout not in known:
+        raise ValueError(f"{family} has {network} layouts {' and '.join(map(str, known))}, not {layout}: "
+                         "was the run written by a newer Ganvas?")
+
+
 def check_image_shape(model: str, image_shape) -> None:
     """A ValueError if the family `model` cannot build networks for images of this shape."""
     rule = getattr(get_family(model), "IMAGE_SIZE_RULE", None)

@@ -26,7 +26,7 @@ import keras
 from keras import layers
 
 from trainer.classifier import lenet_feature_maps
-from trainer.models import check_image_size, discriminator_inputs, generator_inputs
+from trainer.models import check_image_size, check_layout, discriminator_inputs, generator_inputs
 from trainer.models.layers import ClassBatchNormalization, NearestUpsampling2D, NearestUpsamplingConv2D, RowDot
 
 # Square images whose side is a multiple of 4 (two stride-2 stages), e.g. 28.
@@ -54,8 +54,7 @@ SECOND_STAGE_WIDTH = 256
 
 def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2, class_batch_norm=False):
     check_image_size("cdcgan", image_shape, *IMAGE_SIZE_RULE)
-    if layout not in (1, 2):
-        raise ValueError(f"cdcgan has generator layouts 1 and 2, not {layout}: was the run written by a newer Ganvas?")
+    check_layout("cdcgan", "generator", layout)
     widths = [channels * width for channels in GENERATOR_WIDTHS]
     quarter = image_shape[0] // 4
     latent, label = generator_inputs(latent_dim, num_classes, True)

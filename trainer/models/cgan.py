@@ -7,7 +7,7 @@ import math
 import keras
 from keras import layers
 
-from trainer.models import discriminator_inputs, generator_inputs
+from trainer.models import check_layout, discriminator_inputs, generator_inputs
 
 OUTPUT_ACTIVATION = "tanh"
 # The network is tiny, so per-op overhead dominates on a CPU: XLA fuses the whole step.
@@ -20,11 +20,9 @@ DEFAULTS = dict(
 
 
 def dense_of_concatenation(inputs, units, layout, activation=None):
-    """Dense(units, activation) on the concatenation of `inputs`. Layout 2 sums one Dense per
-    input instead (one bias), each kernel drawn from the Glorot range of the whole concatenated
-    kernel, so that its rows start as the report's do. Why: XLA on a CPU turns a concatenation
-    fused with what produces it (tanh, one-hot, gather) into scalar code, a seventh of the MLP's
-    training step; the sum of products is the same function without it."""
+    """Dense(units, activation) on the concatenation of `inputs`; layout 2 computes it as one Dense
+    per input, summed (one bias, each kernel from the whole kernel's Glorot range), because XLA on a
+    CPU emits a concatenation fused with what produces it as slow scalar code (docs/benchmarks.md)."""
     if layout == 1:
         return layers.Dense(units, activation=activation, kernel_initializer="glorot_uniform")(
             layers.Concatenate()(inputs))
@@ -35,13 +33,8 @@ def dense_of_concatenation(inputs, units, layout, activation=None):
     return layers.Activation(activation)(total) if activation else total
 
 
-def check_layout(layout, network):
-    if layout not in (1, 2):
-        raise ValueError(f"cgan has {network} layouts 1 and 2, not {layout}: was the run written by a newer Ganvas?")
-
-
 def build_generator(latent_dim, image_shape, num_classes, layout=2):
-    check_layout(layout, "generator")
+    check_layout("cgan", "generator", layout)
     latent, label = generator_inputs(latent_dim, num_classes, True)
     hidden = dense_of_concatenation([latent, label], 128, layout, activation="relu")
     pixels = layers.Dense(
@@ -53,7 +46,7 @@ def build_generator(latent_dim, image_shape, num_classes, layout=2):
 
 
 def build_discriminator(image_shape, num_classes, layout=2):
-    check_layout(layout, "discriminator")
+    check_layout("cgan", "discriminator", layout)
     image, label = discriminator_inputs(image_shape, num_classes, True)
     hidden = layers.LeakyReLU(0.2)(dense_of_concatenation([layers.Flatten()(image), label], 128, layout))
     logit = layers.Dense(1, kernel_initializer="glorot_uniform", dtype="float32")(hidden)
