@@ -29,9 +29,9 @@ def require_sources(*datasets):
 @pytest.fixture(scope="module")
 def real_files():
     """The verified official files' bytes, read while the real sources are still visible."""
-    require_sources(*data.BUILTIN_DATASETS)
+    require_sources(*data.SHA256)
     return {dataset: {file: data.read_verified(dataset, file, data.find_file(dataset, file))
-                      for file in data.SHA256[dataset]} for dataset in data.BUILTIN_DATASETS}
+                      for file in data.SHA256[dataset]} for dataset in data.SHA256}
 
 
 @pytest.fixture
@@ -352,11 +352,95 @@ def test_a_train_folder_without_a_test_folder_is_not_called_an_empty_class(tmp_p
 
 
 def test_bad_names_and_options_list_the_choices():
-    with pytest.raises(data.DataError, match="mnist, fashion_mnist, folder:PATH"):
+    with pytest.raises(data.DataError, match="mnist, fashion_mnist, emoji, folder:PATH"):
         data.load("cifar10")
     with pytest.raises(data.DataError, match="train or test"):
         data.load("mnist", "validation")
     with pytest.raises(data.DataError, match="channels must be 1 or 3"):
         data.load("mnist", channels=2)
-    with pytest.raises(data.DataError, match="mnist or fashion_mnist"):
+    with pytest.raises(data.DataError, match="mnist, fashion_mnist, emoji"):
         data.fetch(["cifar10"])
+
+
+# ---- the emoji data set ---------------------------------------------------------------------
+
+EMOJI_GROUP_SIZES = {"People & Body": 2148, "Activities": 85}  # emoji-test.txt 15.0's subtotals
+
+
+def test_emoji_loads_both_splits_in_colour_at_both_sizes():
+    # No skip: the set-up installs the font and draws the cache; a missing one must fail here.
+    train, test = data.load("emoji", "train"), data.load("emoji", "test")
+    assert train.images.shape[1:] == test.images.shape[1:] == (32, 32, 3)
+    assert len(train.labels) + len(test.labels) == 3655
+    assert 0.15 < len(test.labels) / 3655 < 0.25
+    assert train.label_names == test.label_names and len(train.label_names) == 9
+    counts = np.bincount(train.labels, minlength=9) + np.bincount(test.labels, minlength=9)
+    for group, size in EMOJI_GROUP_SIZES.items():
+        assert counts[train.label_names.index(group)] == size
+    assert np.bincount(test.labels, minlength=9).min() > 0  # every class is tested
+    # Colour on white: channels differ, and the border is the white background.
+    assert (train.images.max(-1) - train.images.min(-1)).mean() > 20
+    assert train.images[:, 0, :, :].mean() > 240
+    large = data.load("emoji", "test", image_size=64)
+    assert large.images.shape[1:] == (64, 64, 3)
+    np.testing.assert_array_equal(large.labels, test.labels)
+    assert data.is_unbalanced(train) and not data.is_unbalanced(data.load("mnist", "test"))
+
+
+def test_emoji_split_is_by_emoji_with_every_skin_tone_on_one_side():
+    from trainer import emoji
+
+    entries = emoji.parse_emoji_test(emoji.EMOJI_TEST.read_text(encoding="utf-8"))
+    waving = [text for _, text in entries if text.startswith("\N{WAVING HAND SIGN}")]
+    assert len(waving) == 6  # no tone and five tones
+    assert len({emoji.is_test(text) for text in waving}) == 1
+    sides = {}
+    for _, text in entries:
+        base = "".join(c for c in text if ord(c) not in emoji.SKIN_TONES)
+        sides.setdefault(base, set()).add(emoji.is_test(text))
+    assert all(len(side) == 1 for side in sides.values())
+    assert sum(emoji.is_test(text) for _, text in entries) == len(data.load("emoji", "test").labels)
+
+
+def test_emoji_cache_damaged_or_missing_names_the_fix_and_fetch_redraws_it(tmp_path, monkeypatch):
+    from trainer import emoji
+
+    source = data.cache_dir() / "datasets" / "emoji"
+    monkeypatch.setenv("GANVAS_CACHE", str(tmp_path))
+    with pytest.raises(data.DataError, match="has not been drawn yet.*trainer data fetch --dataset emoji"):
+        data.load("emoji")
+    copy = shutil.copytree(source, tmp_path / "datasets" / "emoji")
+    cache = copy / emoji.CACHE_FILE
+    content = bytearray(cache.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    cache.write_bytes(bytes(content))
+    with pytest.raises(data.DataError, match="is damaged"):
+        data.load("emoji")
+    assert [entry["ok"] for entry in data.check(["emoji"])] == [False]
+    messages = []
+    data.fetch(["emoji"], log=messages.append)
+    assert any("3655 emoji drawn" in message for message in messages)
+    assert data.check(["emoji"])[0]["ok"]
+    assert len(data.load("emoji", "test").labels) > 500
+
+
+def test_emoji_source_of_another_version_is_refused(tmp_path, monkeypatch):
+    from trainer import emoji
+
+    changed = tmp_path / "emoji-test.txt"
+    changed.write_text(emoji.EMOJI_TEST.read_text(encoding="utf-8") + "# one more line\n", encoding="utf-8")
+    monkeypatch.setattr(emoji, "EMOJI_TEST", changed)
+    monkeypatch.setenv("GANVAS_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(data.DataError, match="not the version.*unicode-data"):
+        data.fetch(["emoji"], log=lambda *_: None)
+    monkeypatch.setattr(emoji, "FONT", tmp_path / "missing.ttf")
+    with pytest.raises(data.DataError, match="missing.ttf.*fonts-noto-color-emoji"):
+        data.fetch(["emoji"], log=lambda *_: None)
+
+
+def test_describe_balance_names_the_largest_and_smallest_classes():
+    train = data.load("emoji", "train")
+    line = data.describe_balance(train, True)
+    assert line.startswith("classes balanced (People & Body 1,") and "Activities" in line
+    assert "--no-balance-classes" in line
+    assert "--balance-classes draws them evenly" in data.describe_balance(train, False)

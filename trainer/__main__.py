@@ -14,6 +14,7 @@ from pathlib import Path
 
 from trainer import start_tensorflow
 from trainer.config import TrainConfig, check_range, choices
+from trainer.data import BUILTIN_DATASETS
 from trainer.launch import new_config
 from trainer.models import describe_families
 from trainer.rundir import RunError, add_run_options, resolve_run, take_lock
@@ -117,6 +118,9 @@ def sample(args) -> int:
     return 0
 
 
+CLASSIFIER_STEPS = 2000  # the fewest steps `classifier train` takes by default
+
+
 def classifier_train(args) -> int:
     start_tensorflow()
     import json
@@ -128,7 +132,7 @@ def classifier_train(args) -> int:
     if args.arch == "lenet" and args.image_size is not None and args.image_size < 16:
         # Two 5x5 convolutions, each pooled by 2, leave nothing of a smaller image.
         raise UserError(f"--image-size must be at least 16 for lenet, not {args.image_size} (or choose --arch dfn)")
-    directory = classifier_dir(args.dataset, args.arch, args.classifiers_dir)
+    directory = classifier_dir(args.dataset, args.arch, args.classifiers_dir, args.image_size)
 
     def refuse_to_replace():
         if (directory / "info.json").exists() and not args.overwrite:
@@ -139,13 +143,18 @@ def classifier_train(args) -> int:
     options = dict(data_dir=args.data_dir, image_size=args.image_size, channels=args.channels)
     train_set = data.load(args.dataset, "train", limit_per_class=args.limit_per_class, seed=args.seed, **options)
     test_set = data.load(args.dataset, "test", **options)
+    if args.epochs is None:
+        # Twenty MNIST epochs are ~9,400 steps; twenty epochs of emoji's 3,000 images would be 460,
+        # which left the LeNet at 83 % on its own training images (test 73 %); 2,000 steps fit it (78 %).
+        steps_per_epoch = max(1, len(train_set.labels) // args.batch_size)
+        args.epochs = max(20, math.ceil(CLASSIFIER_STEPS / steps_per_epoch))
     lock = take_lock(directory)  # a second `classifier train` into this folder is refused, not overwriting
     if lock is None:
         raise UserError(f"another `classifier train` is writing {directory}; wait for it to finish")
     with lock:
         refuse_to_replace()  # again: one that finished while this one loaded the data
         print(f"training {args.arch} on {args.dataset}: {len(train_set.labels)} training images, "
-              f"{len(test_set.labels)} test images", flush=True)
+              f"{len(test_set.labels)} test images, {args.epochs} epochs", flush=True)
         model, history = train_classifier(train_set, args.arch, args.epochs, args.batch_size, args.seed,
                                           test=test_set)
         info = dict(dataset=args.dataset, arch=args.arch, image_shape=list(train_set.image_shape),
@@ -319,11 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     classifier_parser = commands.add_parser("classifier", help="train the classifier that scores generators")
     classifier_commands = classifier_parser.add_subparsers(dest="action", required=True)
     classifier_train_parser = classifier_commands.add_parser("train", help="train and keep a classifier")
-    classifier_train_parser.add_argument("--dataset", default="mnist", help="mnist, fashion_mnist or folder:PATH")
+    classifier_train_parser.add_argument("--dataset", default="mnist", help="mnist, fashion_mnist, emoji or folder:PATH")
     classifier_train_parser.add_argument("--arch", default="lenet", choices=("lenet", "dfn"),
                                          help="lenet (Sony thesis) or dfn (deep feed-forward, IME-USP slides)")
-    classifier_train_parser.add_argument("--epochs", type=int, default=20,
-                                         help="the learning rate decays over all of them (default: 20)")
+    classifier_train_parser.add_argument("--epochs", type=int,
+                                         help="the learning rate decays over all of them (default: 20, or as many as "
+                                              f"make {CLASSIFIER_STEPS:,} steps on a smaller data set)")
     classifier_train_parser.add_argument("--batch-size", type=int, default=128)
     classifier_train_parser.add_argument("--limit-per-class", type=int)
     classifier_train_parser.add_argument("--image-size", type=int)
@@ -372,10 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
                                help="the `trainer train` command every worker runs")
     launch_parser.set_defaults(handler=launch_command)
 
-    data_parser = commands.add_parser("data", help="fetch or check the MNIST and Fashion-MNIST files")
+    data_parser = commands.add_parser("data", help="fetch or check the built-in data sets (MNIST, Fashion-MNIST, emoji)")
     data_parser.add_argument("action", choices=("fetch", "check"))
-    data_parser.add_argument("--dataset", action="append", choices=("mnist", "fashion_mnist"),
-                             help="only this data set (repeatable; default: both)")
+    data_parser.add_argument("--dataset", action="append", choices=BUILTIN_DATASETS,
+                             help="only this data set (repeatable; default: all)")
     data_parser.add_argument("--data-dir", help="also look in this directory")
     data_parser.set_defaults(handler=data_command)
     return parser

@@ -134,7 +134,7 @@ class Classifier:
 
     @classmethod
     def for_run(cls, config, root: str | Path = CLASSIFIERS_DIR, arch: str = "lenet") -> "Classifier":
-        directory = trained_classifier_dir(config.dataset, arch, root)
+        directory = trained_classifier_dir(config.dataset, arch, root, config.image_shape[0])
         classifier = cls(directory)
         if list(classifier.info["image_shape"]) != list(config.image_shape):
             raise RunError(f"the classifier in {directory} takes {classifier.info['image_shape']} images, "

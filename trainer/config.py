@@ -17,7 +17,8 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Options added after runs were first written, with the value that means "as before": a run
 # from an older version resumes with the recipe it started with, not with today's default.
 ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width": 1, "generator_layout": 1,
-               "discriminator_layout": 1, "discriminator_width": 1, "classifier_features": False, "class_batch_norm": False}
+               "discriminator_layout": 1, "discriminator_width": 1, "classifier_features": False, "class_batch_norm": False,
+               "balance_classes": False}
 
 
 # The smallest value each number option makes sense with, and the largest where there is one.
@@ -124,6 +125,11 @@ class TrainConfig:
                                     unset="as the data")
     limit_per_class: int | None = option(None, "class-balanced subset: N images per class", "Images per class",
                                          basic=True, unset="all")
+    balance_classes: bool | None = option(None, "draw the labels of each real batch evenly, each class as often as the "
+                                                "others however many images it has (--no-balance-classes: as often "
+                                                "as the data set has them); default: on for a conditional model on an "
+                                                "unbalanced data set, its largest class over 1.5 times its smallest",
+                                          "Balance classes", unset="on when unbalanced")
     seed: int = option(0, "seed for data selection, data order, noise and initialisation", "Seed", basic=True)
     strategy: str = option("default", "tf.distribute strategy: default (one device), mirrored (every GPU of this "
                                       "machine, or its logical CPUs) or multiworker (the cluster in TF_CONFIG; see "

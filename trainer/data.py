@@ -1,4 +1,5 @@
-"""Data sets: MNIST and Fashion-MNIST from their official idx files, and folders of images.
+"""Data sets: MNIST and Fashion-MNIST from their official idx files, the colour emoji set
+(trainer/emoji.py), and folders of images.
 
 Every idx file is verified by the SHA-256 of its decompressed bytes, wherever it came from, so one
 table checks npm's raw files, Debian's `.gz` files, a user's own copy and a download alike. A
@@ -29,12 +30,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-BUILTIN_DATASETS = ("mnist", "fashion_mnist")
+from trainer import emoji
+
+BUILTIN_DATASETS = ("mnist", "fashion_mnist", "emoji")
 MNIST_LABEL_NAMES = tuple("0123456789")
 FASHION_MNIST_LABEL_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                              "Shirt", "Sneaker", "Bag", "Ankle boot")
-LABEL_NAMES = {"mnist": MNIST_LABEL_NAMES, "fashion_mnist": FASHION_MNIST_LABEL_NAMES}
-DATASET_CHOICES = "mnist, fashion_mnist, folder:PATH"
+LABEL_NAMES = {"mnist": MNIST_LABEL_NAMES, "fashion_mnist": FASHION_MNIST_LABEL_NAMES, "emoji": emoji.GROUPS}
+DATASET_CHOICES = "mnist, fashion_mnist, emoji, folder:PATH"
 
 # Each split's images file and labels file, and the array each must hold.
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -74,6 +77,11 @@ FIX = "run `python -m trainer data fetch` (the set-up, `bash scripts/setup.sh`, 
 OFFLINE_FIX = ("without internet, copy the official files into DIR/mnist/ and DIR/fashion_mnist/ (their "
                "file names are the same) and run `python -m trainer data fetch --data-dir DIR`")
 FOLDER_IMAGE_SIZE = 64
+
+
+def default_image_size(dataset: str) -> int:
+    """The side a data set's images have unless --image-size asks for another."""
+    return {"mnist": 28, "fashion_mnist": 28, "emoji": emoji.DEFAULT_SIZE}.get(dataset, FOLDER_IMAGE_SIZE)
 
 
 class DataError(Exception):
@@ -177,7 +185,13 @@ def read_idx(dataset: str, file: str, data_dir: str | None) -> np.ndarray:
     return parse_idx(read_verified(dataset, file, path), file, path)
 
 
-def load_builtin(dataset: str, split: str, data_dir: str | None) -> ImageDataset:
+def load_builtin(dataset: str, split: str, data_dir: str | None, image_size: int | None = None) -> ImageDataset:
+    if dataset == "emoji":
+        try:
+            images, labels = emoji.load(cache_dir() / "datasets" / "emoji", split, image_size)
+        except emoji.EmojiError as error:
+            raise DataError(str(error)) from None
+        return ImageDataset(images, labels, emoji.GROUPS, dataset)
     images_file, labels_file = SPLIT_FILES[split]
     images = read_idx(dataset, images_file, data_dir)[..., np.newaxis]
     labels = read_idx(dataset, labels_file, data_dir).astype(np.int32)
@@ -188,7 +202,7 @@ def builtin_names(datasets) -> tuple[str, ...]:
     datasets = (datasets,) if isinstance(datasets, str) else tuple(datasets)
     for dataset in datasets:
         if dataset not in BUILTIN_DATASETS:
-            raise DataError(f"no files to fetch or check for {dataset!r}; choose mnist or fashion_mnist")
+            raise DataError(f"no files to fetch or check for {dataset!r}; choose {', '.join(BUILTIN_DATASETS)}")
     return datasets
 
 
@@ -202,6 +216,12 @@ def fetch(datasets=BUILTIN_DATASETS, *, data_dir=None, log=print) -> None:
     """Put a verified copy of every file in the cache, from a local source or else a download."""
     for dataset in builtin_names(datasets):
         target_dir = cache_dir() / "datasets" / dataset
+        if dataset == "emoji":  # drawn from Debian's font, not copied
+            try:
+                emoji.render_cache(target_dir, log)
+            except emoji.EmojiError as error:
+                raise DataError(str(error)) from None
+            continue
         target_dir.mkdir(parents=True, exist_ok=True)
         for file in SHA256[dataset]:
             fetch_file(dataset, file, target_dir, data_dir, log)
@@ -241,6 +261,9 @@ def check(datasets=BUILTIN_DATASETS, *, data_dir=None) -> list[dict]:
     """One entry per file, as `load` would find it; problems are reported, never raised."""
     report = []
     for dataset in builtin_names(datasets):
+        if dataset == "emoji":
+            report.append(check_emoji())
+            continue
         for file in SHA256[dataset]:
             path, problem = find_file(dataset, file, data_dir), None
             try:
@@ -252,6 +275,20 @@ def check(datasets=BUILTIN_DATASETS, *, data_dir=None) -> list[dict]:
             report.append({"dataset": dataset, "file": file, "ok": problem is None,
                            "path": str(path) if path else None, "problem": problem})
     return report
+
+
+def check_emoji() -> dict:
+    """`check`'s entry for the emoji set: its sources and the cache drawn from them."""
+    directory = cache_dir() / "datasets" / "emoji"
+    try:
+        emoji.verified_sources()
+        problem = emoji.cache_problem(directory)
+        if problem:
+            problem += "; run `python -m trainer data fetch --dataset emoji`"
+    except emoji.EmojiError as error:
+        problem = str(error)
+    return {"dataset": "emoji", "file": emoji.CACHE_FILE, "ok": problem is None,
+            "path": str(directory / emoji.CACHE_FILE), "problem": problem}
 
 
 # ---- folders of images ----------------------------------------------------------------------
@@ -365,6 +402,29 @@ def resize(images: np.ndarray, size: int) -> np.ndarray:
     return np.stack([resize_one(image) for image in images])
 
 
+# A data set is unbalanced when its largest class has this many times its smallest's images:
+# MNIST (1.24) is not, emoji (25) is.
+UNBALANCED_RATIO = 1.5
+
+
+def is_unbalanced(dataset: ImageDataset) -> bool:
+    counts = np.bincount(dataset.labels, minlength=dataset.num_classes)
+    return bool(counts.max() > UNBALANCED_RATIO * max(counts.min(), 1))
+
+
+def describe_balance(dataset: ImageDataset, balanced: bool) -> str:
+    """The line a training prints about how its real batches draw labels."""
+    counts = np.bincount(dataset.labels, minlength=dataset.num_classes)
+    order = np.argsort(-counts, kind="stable")
+    largest, smallest = order[0], order[-1]
+    sizes = (f"{dataset.label_names[largest]} {counts[largest]:,} ... "
+             f"{dataset.label_names[smallest]} {counts[smallest]:,} images")
+    if balanced:
+        return (f"classes balanced ({sizes}): each real batch draws its labels evenly "
+                f"(--no-balance-classes: as often as the data set has them)")
+    return f"classes at their natural frequencies ({sizes}; --balance-classes draws them evenly)"
+
+
 def balanced_subset(dataset: ImageDataset, per_class: int, seed: int, log=print) -> ImageDataset:
     """`per_class` images of every class, chosen by `seed`, kept in their original order."""
     rng = np.random.default_rng(seed)
@@ -384,7 +444,7 @@ def load(dataset: str, split: str = "train", *, data_dir: str | None = None,
          limit_per_class: int | None = None, seed: int = 0, log=print) -> ImageDataset:
     """One split of a data set: uint8 images (N, H, W, C) and int32 labels.
 
-    Built-in sets stay 28 x 28 unless `image_size` asks otherwise; folders default to 64.
+    Built-in sets keep their size (28, emoji 32) unless `image_size` asks otherwise; folders default to 64.
     `channels` forces 1 (luminance) or 3 (gray repeated); by default folders of gray images get 1.
     """
     if split not in SPLIT_FILES:
@@ -396,7 +456,7 @@ def load(dataset: str, split: str = "train", *, data_dir: str | None = None,
         if value is not None and value < 1:
             raise DataError(f"{option} must be at least 1, not {value}")
     if dataset in BUILTIN_DATASETS:
-        result = load_builtin(dataset, split, data_dir)
+        result = load_builtin(dataset, split, data_dir, image_size)
     else:
         result = load_folder(dataset, split, image_size or FOLDER_IMAGE_SIZE, log)
         if channels is None:  # gray when every pixel has three equal channels, whatever the format

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from trainer import workers
 from trainer.config import TrainConfig
-from trainer.data import DataError, check_dataset
+from trainer.data import DataError, check_dataset, describe_balance, is_unbalanced
 from trainer.rundir import (RunDirectory, RunError, atomic_write, check_run_name, default_run_stem,
                             describe_write_failure, trained_classifier_dir)
 
@@ -62,7 +62,7 @@ def prepare(options: dict, *, resume: bool = False, overwrite: bool = False, loa
         config.check()
         check_dataset(config.dataset)
         if config.classifier_features and not resume:  # a resumed run's checkpoints carry their copy
-            trained_classifier_dir(config.dataset, "lenet", config.classifiers_dir)
+            trained_classifier_dir(config.dataset, "lenet", config.classifiers_dir, config.image_size)
     except (ValueError, DataError) as error:
         raise RunError(str(error)) from None
     plan = Plan(config, run, resume, overwrite, found, chief)
@@ -165,7 +165,7 @@ def tf_has_gpu() -> bool:
 def validate_for(config: TrainConfig, dataset: ImageDataset, replicas: int, stored: TrainConfig | None = None):
     """The resolved config with the data facts readers need, or a ValueError for a rule that
     only the data set, the replica count or (resuming) the stored run can tell."""
-    from trainer.models import OUTPUT_RANGES, check_image_shape, get_family
+    from trainer.models import OUTPUT_RANGES, check_image_shape, get_family, is_conditional
 
     config.check()  # again, with the family's defaults filled in
     check_image_shape(config.model, dataset.image_shape)
@@ -177,9 +177,12 @@ def validate_for(config: TrainConfig, dataset: ImageDataset, replicas: int, stor
     if config.mode_seeking_weight and config.batch_size // replicas < 2:  # pairs live within a replica
         raise ValueError(f"--mode-seeking-weight needs pairs of samples on each of the {replicas} replicas: "
                          f"a --batch-size of at least {2 * replicas}")
+    balance = config.balance_classes
+    if balance is None:  # the default: even labels where the data set is far from them
+        balance = is_conditional(config.model) and is_unbalanced(dataset)
     recorded = dataclasses.replace(
         config, image_shape=list(dataset.image_shape), label_names=list(dataset.label_names),
-        output_range=list(OUTPUT_RANGES[get_family(config.model).OUTPUT_ACTIVATION]))
+        output_range=list(OUTPUT_RANGES[get_family(config.model).OUTPUT_ACTIVATION]), balance_classes=balance)
     for name in ("label_names", "image_shape"):  # the checkpoint's layers were built for the old data
         if stored is not None and getattr(stored, name) is not None and getattr(recorded, name) != getattr(stored, name):
             raise ValueError(f"{config.dataset} now has {name.replace('_', ' ')} {getattr(recorded, name)}, but "
@@ -220,6 +223,8 @@ def run(plan: Plan, log=print) -> None:
         role = "" if plan.chief else f"worker {workers.task()[1]}, beside the chief, which writes {plan.run.path}: "
         log(f"{role}training {config.model} on {config.dataset} ({len(plan.dataset.labels)} images "
             f"{'x'.join(map(str, config.image_shape))}) into {directory.path}")
+        if config.balance_classes or is_unbalanced(plan.dataset):
+            log(describe_balance(plan.dataset, config.balance_classes))
         trainer = GANTrainer(config, plan.dataset, directory, log=log, evaluator=plan.evaluator if plan.chief else None,
                              strategy=plan.strategy, source=plan.run)
         if plan.resume:

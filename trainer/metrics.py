@@ -85,10 +85,17 @@ class Evaluator:
         reference_count = min(count, len(test.labels), len(train.labels))
         test_pick = rng.choice(len(test.labels), reference_count, replace=False)
         train_pick = rng.choice(len(train.labels), reference_count, replace=False)
-        self.real_features, _ = classifier.features_and_predictions(to_unit_float(test.images[test_pick]))
+        self.real_features, real_predicted = classifier.features_and_predictions(to_unit_float(test.images[test_pick]))
         train_features, _ = classifier.features_and_predictions(to_unit_float(train.images[train_pick]))
         self.floor = frechet_distance(train_features, self.real_features)
         real_labels = test.labels[test_pick]
+        # The judge's own accuracy on real test images: what "as recognisable as real ones" means.
+        # Balanced (the mean over classes) too, since samples are asked for in equal shares.
+        hits = real_predicted == real_labels
+        self.real_accuracy = dict(
+            real_label_accuracy=float(hits.mean()),
+            real_balanced_accuracy=float(np.mean([hits[real_labels == label].mean()
+                                                  for label in range(self.num_classes) if (real_labels == label).any()])))
         self.real_diversity = np.array([
             mean_pairwise_distance(self.real_features[real_labels == label], rng) for label in range(self.num_classes)])
 
@@ -119,7 +126,7 @@ class Evaluator:
             confusion = np.zeros((self.num_classes, self.num_classes), int)
             np.add.at(confusion, (requested, predicted), 1)
             per_class = confusion.diagonal() / np.maximum(confusion.sum(1), 1)
-            metrics.update(label_accuracy=float((requested == predicted).mean()),
+            metrics.update(self.real_accuracy, label_accuracy=float((requested == predicted).mean()),
                            per_class_accuracy=dict(zip(names, per_class.round(4).tolist())),
                            confusion_matrix=confusion.tolist())
         return metrics
@@ -130,6 +137,9 @@ def summary(metrics: dict) -> str:
     if "label_accuracy" in metrics:
         lines.append(f"label accuracy   {metrics['label_accuracy']:.2%} on {metrics['n']} samples")
         lines.append("  per class      " + "  ".join(f"{name} {value:.1%}" for name, value in metrics["per_class_accuracy"].items()))
+        if "real_label_accuracy" in metrics:  # written since the judge's own accuracy became the mark
+            lines.append(f"  real images    {metrics['real_label_accuracy']:.2%} ({metrics['real_balanced_accuracy']:.2%} "
+                         f"over classes): the classifier's own accuracy on real test images")
     lines.append(f"Fréchet distance {metrics['frechet_distance']:.3f}  (real train vs real test: "
                  f"{metrics['frechet_distance_floor']:.3f})")
     lines.append(f"diversity        {metrics['diversity_mean']:.3f} of real (mean over classes; "

@@ -82,22 +82,31 @@ def save_model(model, path: Path) -> None:
     temporary.replace(path)
 
 
-def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIFIERS_DIR) -> Path:
+def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIFIERS_DIR,
+                   image_size: int | None = None) -> Path:
     """`classifiers/<dataset>-<arch>/`, where a data set's classifier keeps classifier.keras and
-    info.json. Here, free of TensorFlow, because the app reads info.json without loading it."""
+    info.json; `<dataset>-<size>px-<arch>/` for images of another size than the data set's own
+    (emoji at 64 px), so that each size has its judge. Here, free of TensorFlow, because the app
+    reads info.json without loading it."""
+    from trainer.data import default_image_size
+
     name = dataset.replace("folder:", "folder-").replace("/", "_").strip("_")
+    if image_size is not None and image_size != default_image_size(dataset):
+        name += f"-{image_size}px"
     return Path(root) / f"{name}-{arch}"
 
 
-def trained_classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIFIERS_DIR) -> Path:
+def trained_classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIFIERS_DIR,
+                           image_size: int | None = None) -> Path:
     """`classifier_dir`, or a RunError that says how to train the classifier it lacks; free of
     TensorFlow, so that the app's start form refuses a training that needs one at once."""
-    directory = classifier_dir(dataset, arch, root)
+    directory = classifier_dir(dataset, arch, root, image_size)
     if not (directory / "classifier.keras").exists():
         needs = (" (it tests on a split of its own: lay the folder out as PATH/train/<label>/ and "
                  "PATH/test/<label>/)" if dataset.startswith("folder:") else "")
+        size = "" if directory == classifier_dir(dataset, arch, root) else f" --image-size {image_size}"
         raise RunError(f"no {arch} classifier for {dataset} in {directory}; train one with "
-                       f"`python -m trainer classifier train --dataset {dataset}`{needs}")
+                       f"`python -m trainer classifier train --dataset {dataset}{size}`{needs}")
     return directory
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import tensorflow as tf
 
 from trainer.config import LOSSES as LOSS_NAMES
@@ -73,6 +74,27 @@ RANDOM = "philox"
 DATA_ON_GPU_BYTES = 1 << 30
 
 
+# Keeps the balanced order's label draws apart from its key draws (both keyed by seed and epoch).
+BALANCE_SALT = 1 << 40
+
+
+def class_index(labels, num_classes: int):
+    """Image indices sorted by label, where each label's run starts, and its length: what a
+    balanced draw needs to pick "image m of label c" as members[starts[c] + m]."""
+    members = np.argsort(labels, kind="stable").astype(np.int32)
+    sizes = np.bincount(labels, minlength=num_classes).astype(np.int32)
+    starts = (np.cumsum(sizes) - sizes).astype(np.int32)
+    return tuple(tf.Variable(array, trainable=False, name=name)
+                 for array, name in ((members, "class_members"), (starts, "class_starts"), (sizes, "class_sizes")))
+
+
+def balanced_draw(labels, keys, members, starts, sizes):
+    """For each drawn label, the image at fraction `keys` (uniform in [0, 1)) of its run in `class_index`."""
+    size = tf.gather(sizes, labels)
+    member = tf.minimum(tf.cast(keys * tf.cast(size, tf.float32), tf.int32), size - 1)
+    return tf.gather(members, tf.gather(starts, labels) + member)
+
+
 def data_device(strategy: tf.distribute.Strategy, size: int) -> str:
     """Where the data set lives: on the GPU when one device trains on it and it fits there, so
     that no batch crosses from host memory (what a tf.data pipeline's prefetch to the device would
@@ -96,6 +118,8 @@ class TrainSteps:
         with tf.device(data_device(strategy, dataset.images.nbytes)):
             self.images = tf.Variable(dataset.images, trainable=False, name="images")
             self.labels = tf.Variable(dataset.labels.astype("int32"), trainable=False, name="labels")
+            if config.balance_classes:
+                self.class_members, self.class_starts, self.class_sizes = class_index(dataset.labels, self.num_classes)
         self.iterations_per_epoch = len(dataset.labels) // (config.batch_size * config.d_steps)
         # XLA compiles the whole call, loop, gathers and noise included: for the MLP families
         # that is 1.6x faster than compiling the update alone (per-op overhead dominates their
@@ -118,8 +142,15 @@ class TrainSteps:
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     def _epoch_order(self, epoch):
-        keys = tf.random.stateless_uniform([tf.shape(self.labels)[0]], seed=(self.config.seed, epoch), alg=RANDOM)
-        return tf.argsort(keys)
+        """The epoch's image indices: a permutation of the data set, or with --balance-classes as
+        many draws, each a label drawn evenly and then one of its images."""
+        count = tf.shape(self.labels)[0]
+        keys = tf.random.stateless_uniform([count], seed=(self.config.seed, epoch), alg=RANDOM)
+        if not self.config.balance_classes:
+            return tf.argsort(keys)
+        labels = tf.random.stateless_uniform([count], seed=(self.config.seed, epoch + BALANCE_SALT),
+                                             maxval=self.num_classes, dtype=tf.int32, alg=RANDOM)
+        return balanced_draw(labels, keys, self.class_members, self.class_starts, self.class_sizes)
 
     def _noise(self, step, salt, local_batch, replica):
         """This replica's slice of the global batch of latent vectors and random labels."""

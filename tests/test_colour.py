@@ -1,0 +1,135 @@
+"""Colour data end to end: an unbalanced folder and the emoji set train conditionally in colour,
+with labels drawn evenly; a judge trains on them; eval scores, export ships and the page draws
+the run with its label names."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from browser import browser, serve
+from conftest import ROOT, draw_shapes_folder, run_cli, train
+from trainer import data
+from trainer.steps import balanced_draw, class_index
+
+# Unbalanced on purpose: the largest class has four times the smallest's images.
+PER_CLASS = {"circle": 48, "square": 24, "triangle": 12}
+
+
+def unbalanced_shapes(root):
+    """root/train/<shape>/ with PER_CLASS images and root/test/<shape>/ with 6 each, in colour."""
+    for split, counts in (("train", PER_CLASS), ("test", dict.fromkeys(PER_CLASS, 6))):
+        draw_shapes_folder(root / split, per_class=max(counts.values()), size=36)
+        for label, count in counts.items():
+            for extra in sorted((root / split / label).iterdir())[count:]:
+                extra.unlink()
+    return root
+
+
+@pytest.fixture(scope="module")
+def colour_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("colour")
+    dataset = f"folder:{unbalanced_shapes(root / 'shapes')}"
+    classifiers = root / "classifiers"
+    result = run_cli("classifier", "train", "--dataset", dataset, "--image-size", "32", "--epochs", "3",
+                     "--classifiers-dir", classifiers)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_cli("train", "--dataset", dataset, "--model", "cdcgan", "--image-size", "32", "--batch-size", "16",
+                     "--epochs", "1", "--classifiers-dir", classifiers, "--runs-dir", root / "runs",
+                     "--run-name", "shapes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return dict(root=root, dataset=dataset, classifiers=classifiers, run=root / "runs" / "shapes",
+                output=result.stdout)
+
+
+def test_balanced_draw_gives_every_label_an_even_share_of_its_own_images():
+    labels = np.array([0] * 900 + [1] * 90 + [2] * 10, np.int32)
+    members, starts, sizes = class_index(labels, 3)
+    drawn = tf.random.stateless_uniform([30000], seed=(0, 1), maxval=3, dtype=tf.int32)
+    keys = tf.random.stateless_uniform([30000], seed=(0, 2))
+    indices = balanced_draw(drawn, keys, members, starts, sizes).numpy()
+    np.testing.assert_array_equal(labels[indices], drawn.numpy())  # each draw is an image of its label
+    shares = np.bincount(labels[indices], minlength=3) / len(indices)
+    assert np.abs(shares - 1 / 3).max() < 0.02
+    assert len(np.unique(indices[labels[indices] == 2])) == 10  # the small class's every image is used
+
+
+def test_an_unbalanced_colour_folder_trains_balanced_in_colour(colour_run):
+    assert "classes balanced (circle 48 ... triangle 12 images)" in colour_run["output"]
+    config = json.loads((colour_run["run"] / "config.json").read_text())
+    assert config["balance_classes"] is True and config["image_shape"] == [32, 32, 3]
+    assert config["label_names"] == list(PER_CLASS)
+    with Image.open(colour_run["run"] / "samples" / "epoch_0001.png") as grid:
+        pixels = np.asarray(grid.convert("RGB"), np.int16)
+    assert grid.mode == "RGB" and np.abs(pixels[..., 0] - pixels[..., 2]).mean() > 1
+
+
+def test_natural_frequencies_when_asked_and_for_a_balanced_set(tmp_path):
+    folder = f"folder:{unbalanced_shapes(tmp_path / 'shapes')}"
+    natural = train(tmp_path / "runs", "--dataset", folder, "--image-size", "16", "--batch-size", "16", "--epochs", "1",
+                    "--no-balance-classes", run_name="natural")
+    assert json.loads((natural / "config.json").read_text())["balance_classes"] is False
+    even = train(tmp_path / "runs", "--dataset", "mnist", "--limit-per-class", "10", "--batch-size", "50",
+                 "--epochs", "1", run_name="even")
+    assert json.loads((even / "config.json").read_text())["balance_classes"] is False
+
+
+def test_eval_of_the_colour_run_reports_the_judge_s_own_accuracy_and_export_ships_it(colour_run, tmp_path):
+    result = run_cli("eval", "--run", colour_run["run"], "--classifiers-dir", colour_run["classifiers"], "--n", "300")
+    assert result.returncode == 0, result.stdout + result.stderr
+    metrics = json.loads((colour_run["run"] / "metrics.json").read_text())
+    assert set(metrics["per_class_accuracy"]) == set(PER_CLASS)
+    assert 0 <= metrics["real_balanced_accuracy"] <= 1 and metrics["frechet_distance_floor"] > 0
+    assert "the classifier's own accuracy on real test images" in result.stdout
+    from export.__main__ import main as export
+
+    web = tmp_path / "web"
+    assert export(["--run", str(colour_run["run"]), "--name", "shapes", "--quantize", "uint8", "--web-dir", str(web),
+                   "--classifiers-dir", str(colour_run["classifiers"])]) == 0
+    manifest = json.loads((web / "models" / "shapes" / "manifest.json").read_text())
+    assert manifest["label_names"] == list(PER_CLASS) and manifest["image_shape"] == [32, 32, 3]
+    assert (web / "models" / "shapes" / "classifier" / "model.json").exists()
+
+
+def test_the_page_draws_the_colour_run_with_its_label_names(colour_run, tmp_path):
+    import shutil
+
+    from export.__main__ import main as export
+
+    site = tmp_path / "web"
+    shutil.copytree(ROOT / "web", site, ignore=shutil.ignore_patterns("node_modules", "models", "data"))
+    assert export(["--run", str(colour_run["run"]), "--name", "shapes", "--web-dir", str(site),
+                   "--classifiers-dir", str(colour_run["classifiers"])]) == 0
+    with browser() as chromium, serve(site) as url:
+        page = chromium.new_page()
+        page.goto(f"{url}/?model=shapes&label=2")
+        page.wait_for_function("window.ganvas && window.ganvas.started && !window.ganvas.busy", timeout=60000)
+        assert page.evaluate("window.ganvas.error") is None
+        buttons = page.evaluate("Array.from(document.querySelectorAll('#labels button'), (b) => b.textContent)")
+        assert [text.strip() for text in buttons] == list(PER_CLASS)
+        images = np.array(page.evaluate("Array.from(window.ganvas.lastSamples)"), np.float32).reshape(-1, 32, 32, 3)
+        assert np.abs(images[..., 0] - images[..., 2]).mean() > 0.005  # colour, not grey
+
+
+def test_one_epoch_on_emoji_in_colour_with_its_group_names(tmp_path):
+    run = train(tmp_path / "runs", "--dataset", "emoji", "--limit-per-class", "16", "--batch-size", "16",
+                "--epochs", "1", run_name="emoji")
+    config = json.loads((run / "config.json").read_text())
+    assert config["image_shape"] == [32, 32, 3] and config["label_names"] == list(data.LABEL_NAMES["emoji"])
+    # A subset of 16 per class is balanced already: nothing to even out.
+    assert config["balance_classes"] is False
+    with Image.open(run / "samples" / "epoch_0001.png") as grid:
+        assert grid.mode == "RGB" and grid.height >= 9 * 32
+
+
+def test_a_classifier_per_image_size(tmp_path):
+    from trainer.rundir import RunError, classifier_dir, trained_classifier_dir
+
+    assert classifier_dir("emoji", "lenet", tmp_path).name == "emoji-lenet"
+    assert classifier_dir("emoji", "lenet", tmp_path, 32).name == "emoji-lenet"
+    assert classifier_dir("emoji", "lenet", tmp_path, 64).name == "emoji-64px-lenet"
+    assert classifier_dir("mnist", "lenet", tmp_path, 28).name == "mnist-lenet"
+    with pytest.raises(RunError, match="classifier train --dataset emoji --image-size 64"):
+        trained_classifier_dir("emoji", "lenet", tmp_path, 64)
