@@ -21,9 +21,9 @@ def train(runs_dir, *args, run_name="run", expect=0):
     return Path(runs_dir) / run_name
 
 
-def run_cli(*args, timeout=300, **kwargs):
-    """`python -m trainer ...` in a fresh process, as a user would run it."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+def run_cli(*args, timeout=300, env=None, **kwargs):
+    """`python -m trainer ...` in a fresh process, as a user would run it (`env`: variables to add)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run([sys.executable, "-m", "trainer", *map(str, args)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout, **kwargs)
 

@@ -391,7 +391,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def print_any_name() -> None:
+    """File names that are not valid UTF-8 (common on disks written by other systems) reach
+    Python as lone surrogates, which a strict UTF-8 terminal cannot encode: printing one would
+    stop a training over a message. Such characters are printed escaped (\\udce9) instead."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv=None) -> int:
+    print_any_name()
     args = build_parser().parse_args(argv)
     from trainer.data import DataError
 

@@ -73,7 +73,7 @@ def choices(name: str):
 
 @dataclasses.dataclass
 class TrainConfig:
-    dataset: str = option("mnist", "mnist, fashion_mnist or folder:PATH (PATH/<label>/<image>)", "Data set",
+    dataset: str = option("mnist", "mnist, fashion_mnist, emoji (colour) or folder:PATH (PATH/<label>/<image>)", "Data set",
                           basic=True)
     model: str = option("cdcgan", "GAN family (see the list above)", "Model family", basic=True)
     run_name: str = option("", "name of the run directory (default: DATASET-MODEL)", app=False)
@@ -119,7 +119,7 @@ class TrainConfig:
                                                "longer recipes use 0.999)", "Average G's weights, decay", basic=True,
                                         unset="off")
     image_size: int | None = option(None, "resize images to SIZE x SIZE (default: 28 for mnist and fashion_mnist, "
-                                           "64 for folders and for dcgan)", "Image size",
+                                           "32 for emoji, 64 for folders and for dcgan)", "Image size",
                                     unset="as the data")
     channels: int | None = option(None, "1 (grayscale) or 3 (RGB); default: as the data", "Channels", (1, 3),
                                     unset="as the data")
