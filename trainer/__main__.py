@@ -328,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     classifier_parser = commands.add_parser("classifier", help="train the classifier that scores generators")
     classifier_commands = classifier_parser.add_subparsers(dest="action", required=True)
     classifier_train_parser = classifier_commands.add_parser("train", help="train and keep a classifier")
-    classifier_train_parser.add_argument("--dataset", default="mnist", help="mnist, fashion_mnist, emoji or folder:PATH")
+    classifier_train_parser.add_argument("--dataset", default="mnist",
+                                         help="mnist, fashion_mnist, emoji or folder:PATH")
     classifier_train_parser.add_argument("--arch", default="lenet", choices=("lenet", "dfn"),
                                          help="lenet (Sony thesis) or dfn (deep feed-forward, IME-USP slides)")
     classifier_train_parser.add_argument("--epochs", type=int,
@@ -382,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
                                help="the `trainer train` command every worker runs")
     launch_parser.set_defaults(handler=launch_command)
 
-    data_parser = commands.add_parser("data", help="fetch or check the built-in data sets (MNIST, Fashion-MNIST, emoji)")
+    data_parser = commands.add_parser("data", help="fetch or check the built-in data sets (mnist, fashion_mnist, "
+                                                   "emoji)")
     data_parser.add_argument("action", choices=("fetch", "check"))
     data_parser.add_argument("--dataset", action="append", choices=BUILTIN_DATASETS,
                              help="only this data set (repeatable; default: all)")

@@ -73,8 +73,8 @@ def choices(name: str):
 
 @dataclasses.dataclass
 class TrainConfig:
-    dataset: str = option("mnist", "mnist, fashion_mnist, emoji (colour) or folder:PATH (PATH/<label>/<image>)", "Data set",
-                          basic=True)
+    dataset: str = option("mnist", "mnist, fashion_mnist, emoji (colour) or folder:PATH (PATH/<label>/<image>)",
+                          "Data set", basic=True)
     model: str = option("cdcgan", "GAN family (see the list above)", "Model family", basic=True)
     run_name: str = option("", "name of the run directory (default: DATASET-MODEL)", app=False)
     runs_dir: str = option("runs", "where run directories live", app=False)

@@ -92,10 +92,8 @@ class Evaluator:
         # The judge's own accuracy on real test images: what "as recognisable as real ones" means.
         # Balanced (the mean over classes) too, since samples are asked for in equal shares.
         hits = real_predicted == real_labels
-        self.real_accuracy = dict(
-            real_label_accuracy=float(hits.mean()),
-            real_balanced_accuracy=float(np.mean([hits[real_labels == label].mean()
-                                                  for label in range(self.num_classes) if (real_labels == label).any()])))
+        per_class = [hits[real_labels == label].mean() for label in range(self.num_classes) if (real_labels == label).any()]
+        self.real_accuracy = dict(real_label_accuracy=float(hits.mean()), real_balanced_accuracy=float(np.mean(per_class)))
         self.real_diversity = np.array([
             mean_pairwise_distance(self.real_features[real_labels == label], rng) for label in range(self.num_classes)])
 
@@ -138,8 +136,9 @@ def summary(metrics: dict) -> str:
         lines.append(f"label accuracy   {metrics['label_accuracy']:.2%} on {metrics['n']} samples")
         lines.append("  per class      " + "  ".join(f"{name} {value:.1%}" for name, value in metrics["per_class_accuracy"].items()))
         if "real_label_accuracy" in metrics:  # written since the judge's own accuracy became the mark
-            lines.append(f"  real images    {metrics['real_label_accuracy']:.2%} ({metrics['real_balanced_accuracy']:.2%} "
-                         f"over classes): the classifier's own accuracy on real test images")
+            plain, balanced = metrics["real_label_accuracy"], metrics["real_balanced_accuracy"]
+            lines.append(f"  real images    {plain:.2%} ({balanced:.2%} over classes): the classifier's own "
+                         f"accuracy on real test images")
     lines.append(f"Fréchet distance {metrics['frechet_distance']:.3f}  (real train vs real test: "
                  f"{metrics['frechet_distance_floor']:.3f})")
     lines.append(f"diversity        {metrics['diversity_mean']:.3f} of real (mean over classes; "
