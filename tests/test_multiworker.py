@@ -111,3 +111,19 @@ def test_the_launcher_refuses_what_it_cannot_start():
                                (["--", "sample", "--run", "x"], "launch starts `trainer train`")):
         code, _, stderr = finish(cli("launch", *arguments), timeout=60)
         assert code == 2 and message in stderr and "Traceback" not in stderr, stderr
+
+
+def test_a_worker_whose_address_is_taken_says_so_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken, socket.socket() as other:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()  # another program, as on a shared host
+        other.bind(("127.0.0.1", 0))
+        addresses = [f"127.0.0.1:{taken.getsockname()[1]}", f"127.0.0.1:{other.getsockname()[1]}"]
+        environment = {**os.environ, "TF_CONFIG": json.dumps({"cluster": {"worker": addresses},
+                                                              "task": {"type": "worker", "index": 0}})}
+        code, _, stderr = finish(cli("train", "--runs-dir", tmp_path, "--strategy", "multiworker", *TINY,
+                                     environment=environment), timeout=120)
+    assert code == 2 and "Traceback" not in stderr, stderr
+    assert f"address {addresses[0]} (TF_CONFIG's worker 0) is already in use" in stderr

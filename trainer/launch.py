@@ -127,7 +127,16 @@ def load_data_and_strategy(plan: Plan) -> Plan:
 
         return make_strategy(plan.config)
 
-    strategy = start_tensorflow(first=make_strategy)
+    try:
+        strategy = start_tensorflow(first=make_strategy)
+    except Exception as error:  # TensorFlow's UnknownError, raised before the loop's own handling
+        if "Could not start gRPC server" not in str(error):
+            raise
+        kind, index, cluster = workers.task()
+        address = (cluster.get(kind) or ["?"] * (index + 1))[index]
+        raise RunError(f"this worker's address {address} (TF_CONFIG's {kind} {index}) is already in use by another "
+                       f"program; stop that program, or give this worker a free port in TF_CONFIG (`python -m "
+                       f"trainer launch` picks free ports itself)") from None
     from trainer import data
     from trainer.models import get_family
 
