@@ -9,6 +9,8 @@ repository.
 
 import argparse
 import json
+import os
+import shutil
 from pathlib import Path
 
 from trainer.rundir import atomic_write
@@ -16,11 +18,55 @@ from trainer.rundir import atomic_write
 INDEX_FIELDS = ("name", "dataset", "model", "label_names", "bytes")
 
 
-def update_index(models_dir: Path, log=print) -> list[str]:
+def staging_prefix(name: str) -> str:
+    """An export builds in `.<name>.<pid>.<random>` beside the models: the pid tells a folder of
+    a running export from one an export killed mid-way left behind."""
+    return f".{name}.{os.getpid()}."
+
+
+def retired_folder(models_dir: Path, name: str) -> Path:
+    """Where an export moves the model it replaces, for the moment between two renames."""
+    return Path(models_dir) / f".{name}.retired"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def recover(models_dir: Path, log=print) -> None:
+    """Undo what an export killed mid-way left: a model moved aside whose replacement never came
+    is moved back, and staging folders of exports no longer running are removed."""
+    for folder in sorted(Path(models_dir).glob(".*")):
+        if not folder.is_dir():
+            continue
+        if folder.name.endswith(".retired"):
+            target = Path(models_dir) / folder.name[1:-len(".retired")]
+            if target.exists():  # the replacement made it; only the removal of the old one did not
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                folder.rename(target)
+                log(f"restored {target.name}, which an interrupted export had moved aside")
+            continue
+        parts = folder.name.split(".")  # "", name, pid, random
+        if len(parts) >= 4 and parts[-2].isdigit() and not pid_alive(int(parts[-2])):
+            shutil.rmtree(folder, ignore_errors=True)
+            log(f"removed {folder.name}, left by an interrupted export")
+
+
+def update_index(models_dir: Path, log=print, leave_out: str | None = None) -> list[str]:
+    """Rewrite index.json from the manifests present, after `recover`; `leave_out` a model about
+    to be replaced, so that the list never names a folder that is, for a moment, not there."""
+    recover(models_dir, log)
     entries = []
     for manifest_path in sorted(Path(models_dir).glob("*/manifest.json")):
         folder = manifest_path.parent.name
-        if folder.startswith("."):  # an export being staged or retired
+        if folder.startswith(".") or folder == leave_out:  # an export being staged or retired
             continue
         try:
             manifest = json.loads(manifest_path.read_text())

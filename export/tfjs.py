@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.model_index import update_index
+from export.model_index import recover, retired_folder, staging_prefix, update_index
 from trainer.classifier import Classifier
 from trainer.models import is_conditional
 from trainer.rundir import RunDirectory, RunError, atomic_write, read_json
@@ -188,7 +188,8 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
     except RunError as missing:
         classifier = None
         log(f"warning: {missing}; exporting without a classifier")
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=models_dir))
+    recover(models_dir, log)
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(name), dir=models_dir))
     staging.chmod(0o755)  # served to browsers: readable by the web server's user
     try:
         log(f"converting the generator of {run.path} ({quantize})")
@@ -214,8 +215,11 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
         atomic_write(staging / "manifest.json", json.dumps(manifest, indent=2))
         target = models_dir / name
         if target.exists():
-            retired = models_dir / f".{name}.retired"
-            shutil.rmtree(retired, ignore_errors=True)
+            # Two renames, since a folder cannot replace a folder in one. Killed between them,
+            # the list must not name the missing model and the next export (or set-up) moves the
+            # old one back (`recover`); so the list leaves it out first.
+            update_index(models_dir, log, leave_out=name)
+            retired = retired_folder(models_dir, name)
             target.rename(retired)
             staging.rename(target)
             shutil.rmtree(retired)
@@ -223,6 +227,7 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
             staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        update_index(models_dir, log)  # moves back a model set aside, and lists it again
         raise
     update_index(models_dir, log)
     return target

@@ -72,6 +72,42 @@ def test_failed_check_keeps_the_earlier_export(trained_run, tmp_path, monkeypatc
     assert sorted(path.name for path in (web / "models").iterdir()) == ["digits", "index.json"]
 
 
+def test_an_export_killed_between_its_renames_never_lists_a_missing_model(trained_run, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from export.model_index import update_index
+
+    web = tmp_path / "web"
+    models = web / "models"
+    first = tfjs.export_run(trained_run, "digits", web, quantize="none", classifiers_dir=tmp_path, log=lambda *_: None)
+    before = (first / "manifest.json").read_text()
+    listed = lambda: [entry["name"] for entry in json.loads((models / "index.json").read_text())["models"]]  # noqa: E731
+    # The process dies right after the old model is moved aside (a kill -9 runs no handler:
+    # the exception stands in for it, and the export's own cleanup is skipped with it).
+    real_rename, seen = Path.rename, []
+
+    def rename(self, target):
+        if self.name.startswith(".digits.") and not self.name.endswith(".retired"):
+            seen.append(listed())  # what a page loading now would be offered
+            raise SystemExit("killed")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    monkeypatch.setattr(tfjs, "update_index", lambda *args, **kwargs: (
+        update_index(*args, **kwargs) if kwargs.get("leave_out") else None))
+    with pytest.raises(SystemExit):
+        tfjs.export_run(trained_run, "digits", web, quantize="none", classifiers_dir=tmp_path, log=lambda *_: None)
+    monkeypatch.undo()
+    assert seen == [[]] and not (models / "digits").exists() and listed() == []
+    # A stale staging folder of a process that is gone, beside a live export's.
+    (models / ".digits.999999999.stale").mkdir()
+    messages = []
+    update_index(models, messages.append)  # the next export, or the set-up, recovers
+    assert listed() == ["digits"] and (models / "digits" / "manifest.json").read_text() == before
+    assert sorted(path.name for path in models.iterdir()) == ["digits", "index.json"]
+    assert any("restored digits" in message for message in messages)
+
+
 def test_mlp_generators_with_a_tanh_output_export_and_name_their_epoch(tmp_path):
     """The converter fuses the last Dense layer's tanh into its matrix multiply, which TF.js
     cannot run; the export splits it out again. Metrics of another epoch are left out."""
