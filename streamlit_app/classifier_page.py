@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit_app import common
 from streamlit_app import runs as run_files
 from trainer.models import FAMILIES
-from trainer.rundir import RunError, classifier_dir, read_json
+from trainer.rundir import RunDirectory, RunError, classifier_dir, read_json
 
 st.title("Classifier")
 root = run_files.runs_dir()
@@ -30,13 +30,16 @@ if config is None or not config.label_names:
 
 def classifier_section() -> bool:
     """The classifier's own figures; False when there is none for the run's data set."""
-    directory = classifier_dir(config.dataset, "lenet", run_files.classifiers_dir())
+    root, size = run_files.classifiers_dir(), (config.image_shape or [None])[0]
+    directory = classifier_dir(config.dataset, "lenet", root, size)
     info = read_json(directory / "info.json", default=None)
     st.subheader("The judge")
     if not isinstance(info, dict) or "test_accuracy" not in info:
+        command = ["python", "-m", "trainer", "classifier", "train", "--dataset", config.dataset]
+        if directory != classifier_dir(config.dataset, "lenet", root):  # a judge for another size than the data's
+            command += ["--image-size", str(size)]
         # Quoted, as the command is pasted into a shell and a folder's path may hold spaces.
-        st.info(f"No classifier for {config.dataset} in `{directory}` yet; train one with "
-                f"`python -m trainer classifier train --dataset {shlex.quote(config.dataset)}`.")
+        st.info(f"No classifier for {config.dataset} in `{directory}` yet; train one with `{shlex.join(command)}`.")
         return False
     left, right = st.columns([1, 2])
     left.metric("Test accuracy", common.figure(info["test_accuracy"], ".2%"))
@@ -118,13 +121,35 @@ def verdict_section(have_classifier: bool):
     per_class = metrics.get("per_class_accuracy")
     if per_class:
         left.markdown("**Accuracy per label**")
-        left.bar_chart(pd.DataFrame({"accuracy": per_class}), y_label="accuracy", height=260)
+        left.bar_chart(by_label(per_class, "accuracy"), horizontal=True, sort=False, height=260)
     if metrics.get("diversity"):
         right.markdown("**Diversity per label** (1 = as varied as real images)")
-        right.bar_chart(pd.DataFrame({"diversity": metrics["diversity"]}), height=260)
+        right.bar_chart(by_label(metrics["diversity"], "diversity"), horizontal=True, sort=False, height=260)
+    left, right = st.columns(2)
+    scored_samples(left, run_files.number(metrics.get("epoch")))
     if metrics.get("confusion_matrix"):
-        st.markdown("**Confusion matrix**: rows are the labels asked for, columns the classifier's answers")
-        st.altair_chart(heatmap(metrics["confusion_matrix"], config.label_names), width="stretch")
+        right.markdown("**Confusion matrix**: rows are the labels asked for, columns the classifier's answers")
+        right.altair_chart(heatmap(metrics["confusion_matrix"], config.label_names), width="stretch")
+
+
+def by_label(values: list, name: str) -> pd.DataFrame:
+    """A figure per label, indexed by the labels' names in the data set's order (by number when
+    the file has another count of them)."""
+    names = config.label_names if len(values) == len(config.label_names) else range(len(values))
+    return pd.DataFrame({name: values}, index=pd.Index(names, name="label"))
+
+
+def scored_samples(container, epoch):
+    """The run's fixed-noise grid of the epoch scored, in its colours, rows named: what the
+    figures are about."""
+    if not isinstance(epoch, int):
+        return
+    try:
+        picture = RunDirectory(path).sample_path(epoch).read_bytes()
+    except FileNotFoundError:  # an older run's, or removed since
+        return
+    container.markdown(f"**Its samples at epoch {epoch}** (fixed noise, as on the Training page)")
+    container.image(picture, caption=common.grid_rows(config), width="stretch", output_format="PNG")
 
 
 def synthetic_section():

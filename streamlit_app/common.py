@@ -13,6 +13,7 @@ import streamlit as st
 
 from streamlit_app import runs as run_files
 from trainer import start_tensorflow
+from trainer.models import FAMILIES
 from trainer.rundir import RunError
 
 # Material icons, which Streamlit draws with its own font: emoji need fonts many machines lack.
@@ -36,6 +37,24 @@ def age(timestamp) -> str:
 def figure(value, spec: str) -> str:
     """A number read from a run's files, formatted; a dash when the file holds something else."""
     return format(value, spec) if run_files.number(value) is not None else "—"
+
+
+def label_rows(labels) -> str:
+    """A caption naming the label of each row of a grid, top to bottom. A caption rather than
+    names drawn beside the rows: they can be long ("People & Body") and in any script, and the
+    PNG a user downloads stays the grid itself."""
+    return "Rows, top to bottom: " + " · ".join(map(str, labels))
+
+
+def grid_rows(config) -> str:
+    """What the rows of a run's fixed-noise grid show (`trainer.sampling.grid_inputs`): a label
+    each, or for an unconditional model ten draws of noise."""
+    family = FAMILIES.get(config.model) if config else None
+    if family is None or not config.label_names:
+        return "One row per label."
+    if not family.conditional:
+        return f"{config.model} is unconditional: ten rows of noise, no labels."
+    return label_rows(config.label_names)
 
 
 def pick_run(rows: list[dict], label: str = "Run") -> str | None:

@@ -129,4 +129,4 @@ with morph_tab:
         rows = num_classes if conditional else 1
         images = images_for(np.tile(latent, (rows, 1)), one_hot(np.repeat(np.arange(rows), steps)))
         show(images, rows, steps, f"{stem_prefix}-seed{start_seed}-to-seed{end_seed}",
-             f"seed {start_seed} → seed {end_seed}" + (", one row per label" if conditional else ""))
+             f"seed {start_seed} → seed {end_seed}" + (f". {common.label_rows(labels)}" if conditional else ""))

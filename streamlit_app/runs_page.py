@@ -7,6 +7,7 @@ import streamlit as st
 from streamlit_app import common
 from streamlit_app import runs as run_files
 from trainer.config import RANGES, TrainConfig, choices
+from trainer.data import BUILTIN_DATASETS
 from trainer.models import FAMILIES, FAMILY_OPTIONS
 from trainer.rundir import RunError, default_run_stem
 
@@ -106,7 +107,7 @@ def start_form(existing):
     with st.form("start"):
         st.subheader("Start a new training")
         columns = st.columns(3)
-        dataset = columns[0].selectbox("Data set", ["mnist", "fashion_mnist", "folder"],
+        dataset = columns[0].selectbox("Data set", [*BUILTIN_DATASETS, "folder"],
                                        help="folder: a folder of class subfolders, PATH/<label>/<image>")
         folder = columns[0].text_input("Folder (for the folder data set)", placeholder="/path/to/images")
         basic = [field for field in fields if field.metadata["basic"]]
@@ -151,6 +152,8 @@ def overview():
             column_order=("name", "dataset", "model", "state", "progress", "epoch", "epochs", "updated",
                           "label_accuracy"),
             column_config={
+                "dataset": st.column_config.TextColumn("data set", help="a folder by its own name; its path is on "
+                                                                        "the Training page"),
                 "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
                 "updated": st.column_config.DatetimeColumn("last update", format="YYYY-MM-DD HH:mm:ss"),
                 "label_accuracy": st.column_config.NumberColumn("label accuracy", format="%.1f %%"),

@@ -1,7 +1,8 @@
 """Training: both networks learning, live while the run trains (the Metropolia thesis's web view).
 
-Reads only history.jsonl, status.json and samples/; refreshes itself every two seconds while
-the run is training and not at all otherwise.
+Reads only steps.jsonl (a point every 100 iterations or so), history.jsonl (one per epoch),
+status.json and samples/; refreshes itself every two seconds while the run is training and not
+at all otherwise. Runs from before steps.jsonl draw their curves from history.jsonl.
 """
 
 import re
@@ -15,6 +16,11 @@ from trainer.images import animated_gif
 from trainer.rundir import RunDirectory
 
 SAMPLE_NAME = re.compile(r"epoch_(\d+)\.png")
+CURVES = ("d_loss", "g_loss", "d_real", "d_fake")
+# The x axes: epochs start at 1; iterations at 0, so that the first epoch is drawn whole.
+BY_EPOCH = dict(field="epoch", title="epoch", zero=False)
+BY_STEP = dict(field="step", title="iteration (dashed: where each epoch ended)", zero=True)
+LABELLED_EPOCHS = 20  # more epoch lines than this go unnumbered, or the numbers run into each other
 
 st.title("Training")
 name = common.pick_run(run_files.list_runs(run_files.runs_dir()))
@@ -52,37 +58,86 @@ def header(state, history, config):
     common.show_state(state)
 
 
-def chart(container, frame, columns, title, height=300):
-    """A Vega-Lite chart of some history columns against the epoch. Written as a spec rather
-    than st.line_chart, which reshapes the data in Python and took most of this page's time."""
-    spec = {
+def readable(records, keys) -> list[dict]:
+    """The records that hold a number for each of `keys`: others (another version, a hand edit)
+    are left out."""
+    return [record for record in records if isinstance(record, dict)
+            and all(run_files.number(record.get(key)) is not None for key in keys)]
+
+
+def epoch_ends(steps, history) -> dict[int, int]:
+    """The iteration at which each finished epoch ended: its last step record's."""
+    finished = {record["epoch"] for record in history}
+    ends = {}
+    for record in steps:
+        if record["epoch"] in finished:
+            ends[record["epoch"]] = max(record["step"], ends.get(record["epoch"], 0))
+    return ends
+
+
+def chart(container, frame, columns, title, height=300, x=BY_EPOCH, ends=None):
+    """A Vega-Lite chart of some columns against the epoch, or against the iteration with a
+    dashed line where each epoch ended. Written as a spec rather than st.line_chart, which
+    reshapes the data in Python and took most of this page's time."""
+    layers = [{
         "mark": {"type": "line", "point": len(frame) < 30, "tooltip": True},
         "transform": [{"fold": columns, "as": ["series", "value"]}],
         "encoding": {
-            "x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1, "title": "epoch"}},
+            "x": {"field": x["field"], "type": "quantitative", "axis": {"tickMinStep": 1, "title": x["title"]},
+                  "scale": {"zero": x["zero"]}},
             "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
             "color": {"field": "series", "type": "nominal", "title": None, "legend": {"orient": "top"}},
         },
-    }
+    }]
+    if ends:
+        layers += epoch_marks(ends)
     if title:
         container.markdown(title)
-    numbers = frame[["epoch", *columns]].apply(pd.to_numeric, errors="coerce").dropna()
-    container.vega_lite_chart(numbers, spec, width="stretch", height=height)
+    numbers = frame[[x["field"], *columns]].apply(pd.to_numeric, errors="coerce").dropna()
+    container.vega_lite_chart(numbers, {"layer": layers}, width="stretch", height=height)
 
 
-def charts(history):
-    frame = pd.DataFrame(history)
+def epoch_marks(ends: dict[int, int]) -> list[dict]:
+    """Layers of a dashed rule at the iteration where each epoch ended, numbered while few."""
+    data = {"values": [dict(step=step, epoch=epoch) for epoch, step in ends.items()]}
+    where = {"x": {"field": "step", "type": "quantitative"}}
+    rules = {"data": data, "mark": {"type": "rule", "strokeDash": [4, 4], "opacity": 0.4},
+             "encoding": {**where, "tooltip": [{"field": "epoch", "title": "end of epoch"}]}}
+    if len(ends) > LABELLED_EPOCHS:
+        return [rules]
+    numbers = {"data": data, "mark": {"type": "text", "align": "right", "baseline": "top", "dx": -3, "dy": 3,
+                                      "opacity": 0.6},
+               "encoding": {**where, "y": {"value": 0}, "text": {"field": "epoch"}}}
+    return [rules, numbers]
+
+
+def metrics(history):
+    """The last epoch's figures, and how they moved since the epoch before."""
     last = history[-1]
-    columns = st.columns(4)
-    for column, (key, label) in zip(columns, [("d_loss", "D loss"), ("g_loss", "G loss"),
-                                              ("d_real", "D(x)"), ("d_fake", "D(G(z))")]):
+    for column, (key, label) in zip(st.columns(4), [("d_loss", "D loss"), ("g_loss", "G loss"),
+                                                    ("d_real", "D(x)"), ("d_fake", "D(G(z))")]):
         previous = history[-2][key] if len(history) > 1 else None
         column.metric(label, f"{last[key]:.3f}", None if previous is None else f"{last[key] - previous:+.3f}",
                       delta_color="off")
+
+
+def charts(history, steps):
+    """The curves: from the step records, a point every 100 iterations or so; without any (a
+    run from before them), a point per epoch from the history."""
+    if history:
+        metrics(history)
+    frame = pd.DataFrame(history)
+    if steps:
+        curves = dict(frame=pd.DataFrame(steps), x=BY_STEP, ends=epoch_ends(steps, history))
+    else:
+        curves = dict(frame=frame, x=BY_EPOCH)
     left, right = st.columns(2)
-    chart(left, frame, ["d_loss", "g_loss"], "**Losses**")
-    chart(right, frame, ["d_real", "d_fake"], "**Discriminator outputs:** D(x) on real, D(G(z)) on generated images")
-    if "seconds" in frame:
+    chart(left, columns=["d_loss", "g_loss"], title="**Losses**", **curves)
+    chart(right, columns=["d_real", "d_fake"],
+          title="**Discriminator outputs:** D(x) on real, D(G(z)) on generated images", **curves)
+    if steps:
+        chart(left, columns=["images_per_second"], title="**Images per second**", height=240, **curves)
+    elif "seconds" in frame:
         chart(left, frame, ["seconds"], "**Seconds per epoch**", height=240)
     evaluated = [key for key in ("label_accuracy", "frechet_distance") if key in frame]
     if evaluated:
@@ -94,7 +149,7 @@ def charts(history):
                       "`--eval-every K`; `trainer eval` scores the final generator (Classifier page).")
 
 
-def samples(path, name):
+def samples(path, name, config):
     files = sample_files(path)
     if not files:
         st.info("The first sample grid appears when the first epoch ends.")
@@ -107,7 +162,8 @@ def samples(path, name):
     st.session_state[latest_key] = epochs[-1]
     left, right = st.columns([2, 1])
     with right:
-        st.markdown("**Samples**: fixed noise, one row per label, the same noise in each column")
+        st.markdown("**Samples**: fixed noise, the same in each column")
+        st.caption(common.grid_rows(config))
         epoch = epochs[0]
         if len(epochs) > 1:
             epoch = st.select_slider("Epoch", options=epochs, key=key)
@@ -126,19 +182,19 @@ def view():
         return
     state = run_files.run_state(path)
     config = run_files.load_config(path)
-    # Records with a figure missing or not a number (another version, a hand edit) are left out.
-    history = [record for record in RunDirectory(path).history() if isinstance(record, dict) and all(
-        run_files.number(record.get(key)) is not None for key in ("epoch", "d_loss", "g_loss", "d_real", "d_fake"))]
+    run = RunDirectory(path)
+    history = readable(run.history(), ("epoch", *CURVES))
+    steps = readable(run.step_records(), ("step", "epoch", *CURVES, "images_per_second"))
     if config is None and state["state"] != "starting":  # a training writes it once TensorFlow is up
         st.warning("This run's config.json is missing or unreadable (an older version?): showing what is there.")
     header(state, history, config)
-    if history:
-        charts(history)
+    if history or steps:
+        charts(history, steps)
     elif state["state"] in common.LIVE_STATES:
-        st.info("Waiting for the first epoch to finish…")
+        st.info("Waiting for the training's first figures…")
     else:
         st.info("This run has no finished epoch in its history.")
-    samples(path, name)
+    samples(path, name, config)
     if live and state["state"] not in common.LIVE_STATES:
         st.rerun(scope="app")  # training ended: show the final state and stop refreshing
 

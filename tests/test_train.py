@@ -676,3 +676,100 @@ def test_the_start_up_filter_passes_on_every_other_line():
               "    print('and a Python one', file=__import__('sys').stderr)\n")
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stderr == "a line of the user's own\nand a Python one\n", result.stderr
+
+
+# Step records: 100 iterations an epoch in calls of 7, a record once 30 have passed since the last.
+STEPPED = ("--dataset", "mnist", "--limit-per-class", "100", "--batch-size", "10", "--model", "cgan",
+           "--steps-per-call", "7", "--epochs", "2")
+STEP_KEYS = {"step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "images_per_second"}
+
+
+@pytest.fixture
+def record_every_30(monkeypatch):
+    from trainer.recorder import StepLog
+
+    monkeypatch.setattr(StepLog, "every", 30)
+
+
+def tensorboard_steps(path, tag):
+    import tensorflow as tf
+
+    return sorted(event.step for file in (path / "tb").glob("events.*")
+                  for event in tf.compat.v1.train.summary_iterator(str(file))
+                  for value in event.summary.value if value.tag == tag)
+
+
+def test_step_records_come_every_few_calls_and_at_each_epochs_end(runs_dir, record_every_30):
+    path = train(runs_dir, *STEPPED)
+    records = RunDirectory(path).step_records()
+    # After the call that reaches 30 iterations since the last record (35, 70), and the epoch's last (100).
+    assert [(record["epoch"], record["step"]) for record in records] == [
+        (1, 35), (1, 70), (1, 100), (2, 135), (2, 170), (2, 200)]
+    assert all(set(record) == STEP_KEYS and record["seconds"] > 0 and record["images_per_second"] > 0
+               for record in records)
+    # Each record holds the means of its own iterations: weighted by them, an epoch's records
+    # give the epoch's means, which history.jsonl takes from the running sums.
+    for epoch in RunDirectory(path).history():
+        ends = [0 if epoch["epoch"] == 1 else 100] + [record["step"] for record in records
+                                                      if record["epoch"] == epoch["epoch"]]
+        ours = [record for record in records if record["epoch"] == epoch["epoch"]]
+        for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+            weighted = sum(record[key] * (end - start) for record, start, end in zip(ours, ends, ends[1:])) / 100
+            assert weighted == pytest.approx(epoch[key], rel=1e-9), key
+    assert len({record["d_loss"] for record in records}) == 6  # not one epoch mean repeated
+    assert tensorboard_steps(path, "steps/d_loss") == [35, 70, 100, 135, 170, 200]
+    assert tensorboard_steps(path, "d_loss") == [1, 2]  # the epoch scalars stay by epoch
+
+
+def stop_after(monkeypatch, stops):
+    """SIGTERM to this process, as the app's Stop sends it, once training reaches each global
+    iteration in `stops` (the signal handler of the training loop saves and stops)."""
+    from trainer.recorder import EpochRecorder
+
+    update = EpochRecorder.update
+
+    def update_then_stop(self, done):
+        update(self, done)
+        if int(self.state.global_step) in stops:
+            stops.remove(int(self.state.global_step))
+            signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(EpochRecorder, "update", update_then_stop)
+
+
+def test_step_records_resume_without_repeats_or_gaps(runs_dir, record_every_30, monkeypatch):
+    straight = RunDirectory(train(runs_dir, *STEPPED, run_name="straight")).step_records()
+    run = RunDirectory(runs_dir / "run")
+    # Stopped between two records (49: after the one at 35), then exactly at one (170).
+    stop_after(monkeypatch, [49, 170])
+    train(runs_dir, *STEPPED, expect=130)
+    assert [record["step"] for record in run.step_records()] == [35]
+    # What a process killed after writing a record but before its checkpoint leaves behind: a
+    # record past the saved position, then a line cut short by the kill.
+    with open(run.steps_path, "a") as file:
+        file.write(json.dumps(dict(straight[1], d_loss=99.0)) + "\n" + '{"step": 105, "epoch": 2, "d_lo')
+    assert [record["step"] for record in run.step_records()] == [35, 70]  # the cut line is skipped
+    train(runs_dir, "--resume", expect=130)
+    assert [record["step"] for record in run.step_records()] == [35, 70, 100, 135, 170]
+    train(runs_dir, "--resume")
+    lines = run.steps_path.read_text().splitlines()
+    resumed = [json.loads(line) for line in lines]  # every line whole: the cut one is gone
+    assert [record["step"] for record in resumed] == [35, 70, 100, 135, 170, 200]
+    for ours, theirs in zip(resumed, straight, strict=True):
+        assert ours["epoch"] == theirs["epoch"]
+        for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+            assert ours[key] == pytest.approx(theirs[key], rel=1e-6), (ours["step"], key)
+    assert tensorboard_steps(run.path, "steps/d_loss")[-1] == 200
+
+
+def test_a_step_file_cut_short_anywhere_is_read_up_to_the_cut(tmp_path):
+    run = RunDirectory(tmp_path)
+    assert run.step_records() == []  # a run from before step records
+    records = [dict(step=step, epoch=1, d_loss=0.5) for step in (100, 200)]
+    run.write_step_records(records)
+    whole = run.steps_path.read_text()
+    for cut in range(len(whole) - 1, len(whole.splitlines()[0]), -1):
+        run.steps_path.write_text(whole[:cut])
+        assert run.step_records() == (records if cut >= len(whole) - 1 else records[:1]), cut
+    run.append_step_record(dict(step=300, epoch=2, d_loss=0.4))  # appended after a whole file
+    assert [record["step"] for record in run.step_records()] == [100, 300]

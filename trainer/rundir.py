@@ -2,6 +2,7 @@
 
     config.json      the TrainConfig, resolved
     history.jsonl    one JSON object per finished epoch
+    steps.jsonl      one JSON object every 100 iterations or so: the live curves
     status.json      state (running, finished, failed, stopped), pid, epoch, epochs, updated, error
     samples/         epoch_0001.png ...: the fixed-noise grid, one row per label
     checkpoints/     tf.train.CheckpointManager files, numbered by epoch
@@ -9,7 +10,8 @@
     tb/              TensorBoard scalars and sample images
 
 Every file is replaced atomically (write a temporary file, then rename) so that a reader, or a
-`kill -9` at any moment, never leaves half a file behind.
+`kill -9` at any moment, never leaves half a file behind; steps.jsonl, which grows all along, is
+appended a line at a time instead, and its readers skip a last line cut short.
 """
 
 from __future__ import annotations
@@ -173,6 +175,7 @@ class RunDirectory:
 
     config_path = property(lambda self: self.path / "config.json")
     history_path = property(lambda self: self.path / "history.jsonl")
+    steps_path = property(lambda self: self.path / "steps.jsonl")
     status_path = property(lambda self: self.path / "status.json")
     samples_dir = property(lambda self: self.path / "samples")
     checkpoints_dir = property(lambda self: self.path / "checkpoints")
@@ -216,22 +219,45 @@ class RunDirectory:
         atomic_write(self.status_path, json.dumps(status, indent=2))
 
     def history(self) -> list[dict]:
-        """Every complete epoch record; a line cut short (a file from a crashed older version,
-        or copied mid-write) is skipped rather than failing the reader."""
-        try:
-            lines = self.history_path.read_text().splitlines()
-        except FileNotFoundError:
-            return []
-        records = []
-        for line in lines:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return records
+        """Every complete epoch record."""
+        return read_records(self.history_path)
 
     def write_history(self, records: list[dict]) -> None:
-        atomic_write(self.history_path, "".join(json.dumps(record) + "\n" for record in records))
+        atomic_write(self.history_path, json_lines(records))
+
+    def step_records(self) -> list[dict]:
+        """Every complete step record (the recorder's `StepLog` writes them)."""
+        return read_records(self.steps_path)
+
+    def write_step_records(self, records: list[dict]) -> None:
+        atomic_write(self.steps_path, json_lines(records))
+
+    def append_step_record(self, record: dict) -> None:
+        """One line added in one write: a reader sees the line whole, or cut short by a crash,
+        which `read_records` skips and the next training's `write_step_records` removes."""
+        with open(self.steps_path, "a") as file:
+            file.write(json_lines([record]))
+
+
+def read_records(path: Path) -> list[dict]:
+    """The JSON objects of a file of one per line; a line cut short (by a `kill -9` while it was
+    appended, a file from a crashed older version, or one copied mid-write) is skipped rather than
+    failing the reader."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def json_lines(records: list[dict]) -> str:
+    return "".join(json.dumps(record) + "\n" for record in records)
 
 
 def resolve_run(name_or_path: str, runs_dir: str) -> Path:

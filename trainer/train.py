@@ -127,7 +127,7 @@ class GANTrainer:
                 raise TrainingFailed(
                     f"non-finite loss in epoch {epoch} at step {int(state.first_bad_step) + 1} of "
                     f"{self.iterations_per_epoch}; the last good checkpoint is kept. Try a lower --lr.")
-            self.recorder.progress.update(start + count, state.means())
+            self.recorder.update(start + count)
             if self.steps.any_worker(self._stop_requested):
                 state.save_interrupted()
                 raise TrainingStopped(f"stopped in epoch {epoch} and saved; continue with --resume")
