@@ -89,3 +89,26 @@ def streamlit_app(environment: dict, timeout: float = 60):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def download(page, button, folder: Path) -> Path:
+    """Click `button` and keep the file the page downloads in `folder`."""
+    with page.expect_download() as started:
+        page.click(button)
+    path = folder / started.value.suggested_filename
+    started.value.save_as(path)
+    return path
+
+
+def open_model_file(chromium, site: str, path: Path):
+    """index.html with a generator file from train.html opened through "Open a model file", drawn
+    with seed 0; the page's errors are in the returned page's `problems`."""
+    sampler = chromium.new_page()
+    sampler.problems = []
+    sampler.on("pageerror", lambda error: sampler.problems.append(str(error)))
+    sampler.goto(f"{site}/?model=mnist&seed=0&samples=10")
+    sampler.wait_for_function("window.ganvas && window.ganvas.started", timeout=60000)
+    drawn = sampler.evaluate("window.ganvas.drawn")
+    sampler.set_input_files("#open-file", str(path))
+    sampler.wait_for_function(f"window.ganvas.drawn > {drawn} || window.ganvas.error")
+    return sampler

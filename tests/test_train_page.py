@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from browser import browser, serve
+from browser import browser, download, open_model_file, serve
 from conftest import ROOT
 
 WEB = ROOT / "web"
@@ -181,22 +181,12 @@ def test_the_downloaded_generator_opens_in_the_sampler(chromium, site, tmp_path)
     train_until(page, 30)
     pause(page)
     rows = grid(page).reshape(10, 10, 28, 28)
-    with page.expect_download() as download:
-        page.click("#download")
-    path = tmp_path / download.value.suggested_filename
-    download.value.save_as(path)
+    path = download(page, "#download", tmp_path)
     bundle = json.loads(path.read_text())
     assert bundle["manifest"]["dataset"] == "mnist" and bundle["manifest"]["model"] == "cgan"
     page.close()
 
-    sampler = chromium.new_page()
-    problems = []
-    sampler.on("pageerror", lambda error: problems.append(str(error)))
-    sampler.goto(f"{site}/?model=mnist&seed=0&samples=10")
-    sampler.wait_for_function("window.ganvas && window.ganvas.started", timeout=60000)
-    drawn = sampler.evaluate("window.ganvas.drawn")
-    sampler.set_input_files("#open-file", str(path))
-    sampler.wait_for_function(f"window.ganvas.drawn > {drawn} || window.ganvas.error")
+    sampler = open_model_file(chromium, site, path)
     assert sampler.evaluate("window.ganvas.error") is None
     assert sampler.evaluate("window.ganvas.manifest.name") == bundle["manifest"]["name"]
     assert "cgan on mnist" in sampler.text_content("#about")
@@ -204,7 +194,7 @@ def test_the_downloaded_generator_opens_in_the_sampler(chromium, site, tmp_path)
     samples = np.array(sampler.evaluate("Array.from(window.ganvas.lastSamples)"), np.float32).reshape(10, 28, 28)
     np.testing.assert_allclose(samples, rows[0], atol=1e-4)
     assert "classifier agrees" in sampler.text_content("#verdict")
-    assert not problems
+    assert not sampler.problems
     sampler.close()
 
 

@@ -1,7 +1,9 @@
 // The GAN families the training page trains. Each builds its generator as a TF.js layers model,
 // the part that is saved, downloaded and sampled by index.html, and its discriminator as plain
 // variables and a function, since a discriminator is only ever trained. The hyper-parameters are
-// those of the CLI's families (trainer/models): the same losses, rates and D:G step ratios.
+// those of the CLI's families (trainer/models): the same losses, rates and D:G step ratios. Both
+// take the image shape from the data: 28 x 28 x 1 for MNIST, 32 x 32 x 3 for emoji or your own
+// colour images.
 import { convolve, dense, glorotUniform } from "./ops.js";
 
 function generatorInputs(latentDim, classes) {
@@ -63,6 +65,8 @@ const cdcganSmall = {
 
   buildGenerator(latentDim, imageShape, classes) {
     const [height, width, channels] = imageShape;
+    // Two upsamplings from a quarter of the size, and two stride-2 convolutions down to it.
+    if (height % 4 || width % 4) throw new Error(`cdcgan-small needs a height and width divisible by 4, not ${height} x ${width}`);
     const [latent, label] = generatorInputs(latentDim, classes);
     let hidden = tf.layers.concatenate().apply([latent, label]);
     hidden = tf.layers.dense({ units: (height / 4) * (width / 4) * GENERATOR_CHANNELS[0], activation: "relu" }).apply(hidden);

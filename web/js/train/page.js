@@ -5,12 +5,14 @@ import { drawChart } from "./charts.js";
 import { FAMILIES } from "./networks.js";
 import { defaultOptions } from "./training.js";
 import { saved } from "./store.js";
+import { folderState, loadOwnImages, setUpOwnImages } from "./own-images.js";
 
 const $ = (id) => document.getElementById(id);
 const BACKEND_NAMES = { wasm: "WASM", webgl: "WebGL", cpu: "CPU" };
 const LIMITS = { "learning-rate": [1e-5, 0.1], "batch-size": [1, 1000], "d-steps": [1, 10], "g-steps": [1, 10] };
 // What the tests and the curious can read: the latest numbers, and when each view was drawn.
-const state = { ready: false, running: false, counts: { d: 0, g: 0 }, gridDraws: 0, viewUpdates: [], accuracy: [], error: null, curves: null };
+const state = { ready: false, running: false, counts: { d: 0, g: 0 }, gridDraws: 0, viewUpdates: [], accuracy: [], error: null, curves: null,
+  folder: folderState };
 window.ganvasTrain = state;
 let worker = null;
 
@@ -80,17 +82,22 @@ function drawCharts() {
   drawChart($("accuracy"), curves.accuracyStep, [{ name: "label accuracy", values: curves.accuracy, color: "#111" }], { min: 0, max: 1 });
 }
 
+function showLoading(fraction, text = `Loading the training images: ${Math.round(100 * fraction)} %`) {
+  $("loading").hidden = false;
+  $("loading").value = fraction;
+  $("status").textContent = text;
+}
+
 const HANDLERS = {
-  loading: ({ fraction }) => {
-    $("loading").hidden = false;
-    $("loading").value = fraction;
-    $("status").textContent = `Loading the training images: ${Math.round(100 * fraction)} %`;
-  },
+  loading: ({ fraction }) => showLoading(fraction),
   ready: (message) => {
     Object.assign(state, { ready: true, starting: false, counts: message.counts, curves: message.curves, backend: message.backend,
-      threads: message.threads, isolated: message.isolated, options: message.options });
+      threads: message.threads, isolated: message.isolated, options: message.options, imageShape: message.imageShape,
+      labelNames: message.labelNames, balance: message.balance });
     $("loading").hidden = true;
     $("backend").value = message.backend;
+    $("data-note").textContent = message.balance;
+    $("accuracy-view").hidden = !message.judged; // no classifier knows the labels of your own images
     showOptions(message.options);
     drawCharts();
     status();
@@ -141,6 +148,7 @@ const HANDLERS = {
     state.starting = false;
     showError(message);
   },
+  options: ({ options }) => showOptions(options),
   memory: ({ tensors }) => {
     state.tensors = tensors;
   },
@@ -165,14 +173,42 @@ function startWorker() {
   };
 }
 
-function start(restoreKey = null) {
+// Your own images are decoded before the training worker is replaced: images that cannot train
+// leave a training in progress as it was.
+async function ownImages() {
+  state.starting = true;
+  setButtons();
+  try {
+    return await loadOwnImages({ size: Number($("image-size").value), channels: Number($("channels").value) },
+      (done, total) => showLoading(done / total, `Decoding your images: ${done.toLocaleString("en-US")} of ${total.toLocaleString("en-US")}`));
+  } finally {
+    state.starting = false;
+    $("loading").hidden = true;
+    setButtons();
+  }
+}
+
+async function start(restoreKey = null) {
   clearError();
+  let data = null;
+  if (!restoreKey && $("dataset").value === "folder") {
+    try {
+      data = await ownImages();
+    } catch (error) {
+      showError(error.message);
+      return;
+    }
+  }
   $("saved-offer").hidden = true;
   Object.assign(state, { ready: false, starting: true, running: false, curves: null, accuracy: [] });
   startWorker();
-  const options = { model: $("model").value, dataset: $("dataset").value, seed: 0, ...readOptions() };
-  send({ type: "start", options, backend: $("backend").value, restoreKey, run: !restoreKey });
+  const options = { model: $("model").value, dataset: data?.name ?? $("dataset").value, seed: 0, ...readOptions() };
+  send({ type: "start", options, backend: $("backend").value, restoreKey, run: !restoreKey, data });
   setButtons();
+}
+
+function showDataset() {
+  $("own-images").hidden = $("dataset").value !== "folder";
 }
 
 async function offerSaved() {
@@ -195,7 +231,16 @@ function setUp() {
   const params = new URLSearchParams(location.search);
   for (const id of ["dataset", "model", "backend"]) if (params.has(id)) $(id).value = params.get(id);
   showModel();
+  showDataset();
   showOptions(defaultOptions($("model").value));
+  $("dataset").addEventListener("change", showDataset);
+  setUpOwnImages({
+    listed: (problem) => (problem ? showError(problem) : clearError()),
+    dropped: () => {
+      $("dataset").value = "folder";
+      showDataset();
+    },
+  });
   $("model").addEventListener("change", () => {
     showModel();
     showOptions(defaultOptions($("model").value));

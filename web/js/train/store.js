@@ -1,6 +1,7 @@
 // Keeping a training: a snapshot of all that it needs to go on exactly (both networks' weights,
 // both optimizers' moments, the step counts, the data position, the curves), kept in the
-// browser's IndexedDB under its data set and model, so a reloaded page can continue it.
+// browser's IndexedDB under its data set and model, so a reloaded page can continue it. A training
+// on your own images keeps the decoded images too: the page cannot read your folder again alone.
 import { modelArtifacts } from "../bundle.js";
 import { Training } from "./training.js";
 
@@ -49,7 +50,21 @@ async function tensorValues(named) {
   return values;
 }
 
-export async function snapshot(training) {
+// The decoded images as Blobs, which IndexedDB keeps apart from the record: listing the saved
+// trainings does not read them.
+function packData(data) {
+  const { name, count, imageShape, labelNames, images, labels } = data;
+  return { name, count, imageShape, labelNames, images: new Blob([images]), labels: new Blob([labels]) };
+}
+
+/** A training's images as a saved record holds them, in the shape data.js gives. */
+export async function dataFromRecord(packed) {
+  const [images, labels] = await Promise.all([packed.images.arrayBuffer(), packed.labels.arrayBuffer()]);
+  return { ...packed, images: new Uint8Array(images), labels: new Uint8Array(labels) };
+}
+
+// `withData`: keep the images too, for a save of a training on your own images.
+export async function snapshot(training, { withData = false } = {}) {
   const values = await Promise.all([
     modelArtifacts(training.generator),
     Promise.all(training.discriminator.variables.map(async (variable) => ({ shape: variable.shape, data: await variable.data() }))),
@@ -64,6 +79,7 @@ export async function snapshot(training) {
     key: trainingKey(training.options), version: VERSION, savedAt: new Date().toISOString(),
     options: training.options, counts: { ...training.counts }, position: training.position, curves: training.curves,
     generator, discriminator, optimizers: { d: dOptimizer, g: gOptimizer },
+    ...(withData ? { data: packData(training.data) } : {}),
   };
 }
 

@@ -5,8 +5,15 @@ import { family } from "./networks.js";
 import { LOSSES, classLoss } from "./ops.js";
 import { latentNoise, mulberry32 } from "../sampling.js";
 
-// Batches are uploaded this many at a time: one copy from JavaScript per 50 steps, not per step.
+// Batches are uploaded this many at a time: one copy from JavaScript per 50 steps, not per step,
+// and real batches at most CHUNK_VALUES pixels at a time (50 MNIST batches of 150 are 5.9
+// million; colour images of 32 x 32 would take four times the memory).
 const CHUNK_STEPS = 50;
+const CHUNK_VALUES = 6e6;
+// A data set is unbalanced when its largest label has this many times its smallest's images, as
+// the CLI's trainer/data.py says (MNIST 1.24, emoji 25): then each real batch draws its labels
+// evenly.
+const UNBALANCED_RATIO = 1.5;
 // Samples per label in each label-accuracy check, as the CLI's eval draws a balanced set.
 const ACCURACY_SAMPLES_PER_LABEL = 50;
 const GRID_SEED = 0; // the fixed noise of the grid, as index.html draws seed 0
@@ -16,6 +23,66 @@ export function defaultOptions(model) {
   return { batchSize, learningRate, dSteps, gSteps };
 }
 
+function labelCounts(data) {
+  const counts = new Array(data.labelNames.length).fill(0);
+  for (const label of data.labels) counts[label] += 1;
+  return counts;
+}
+
+export function isUnbalanced(data) {
+  const counts = labelCounts(data);
+  return Math.max(...counts) > UNBALANCED_RATIO * Math.max(1, Math.min(...counts));
+}
+
+/** The line the page shows about how real batches draw their labels ("" for a balanced set). */
+export function describeBalance(data) {
+  if (!isUnbalanced(data)) return "";
+  const counts = labelCounts(data);
+  const largest = counts.indexOf(Math.max(...counts));
+  const smallest = counts.indexOf(Math.min(...counts));
+  const sizes = `${data.labelNames[largest]} ${counts[largest].toLocaleString("en-US")} … ` +
+    `${data.labelNames[smallest]} ${counts[smallest].toLocaleString("en-US")} images`;
+  return `The labels are unbalanced (${sizes}): each real batch draws its labels evenly, as the CLI does.`;
+}
+
+// Image indices sorted by label, where each label's run starts, and its length: "image m of
+// label c" is members[starts[c] + m], as trainer/steps.py's class_index.
+export function classIndex(data) {
+  const sizes = labelCounts(data);
+  const starts = sizes.map((_, label) => sizes.slice(0, label).reduce((a, b) => a + b, 0));
+  const members = new Int32Array(data.count);
+  const filled = [...starts];
+  data.labels.forEach((label, image) => {
+    members[filled[label]++] = image;
+  });
+  return { members, starts, sizes };
+}
+
+/**
+ * The epoch's order of the training images, the same for a seed whenever it is asked for, so a
+ * resumed training sees the batches it would have seen: a shuffle of the data set, or for an
+ * unbalanced one (`balance`, classIndex's) as many draws, each a label drawn evenly and then one
+ * of its images.
+ * @returns {Int32Array} data.count image indices
+ */
+export function epochOrder(data, balance, seed, epoch) {
+  const random = mulberry32(seed * 7919 + epoch);
+  const order = new Int32Array(data.count).map((_, index) => index);
+  if (balance) {
+    const { members, starts, sizes } = balance;
+    for (let index = 0; index < order.length; index += 1) {
+      const label = Math.floor(random() * sizes.length);
+      order[index] = members[starts[label] + Math.floor(random() * sizes[label])];
+    }
+    return order;
+  }
+  for (let index = order.length - 1; index > 0; index -= 1) {
+    const other = Math.floor(random() * (index + 1));
+    [order[index], order[other]] = [order[other], order[index]];
+  }
+  return order;
+}
+
 export class Training {
   // `options`: model, dataset, seed, batchSize, learningRate, dSteps, gSteps;
   // `data`: what data.js loads (uint8 images and labels, shape and label names).
@@ -23,6 +90,8 @@ export class Training {
     this.family = family(options.model);
     this.options = { ...options };
     this.data = data;
+    this.options.batchSize = Math.min(this.options.batchSize, data.count);
+    this.balance = isUnbalanced(data) ? classIndex(data) : null;
     this.classes = data.labelNames.length;
     this.pixels = data.imageShape.reduce((a, b) => a * b);
     const { latentDim, beta1 } = this.family.defaults;
@@ -47,8 +116,9 @@ export class Training {
     return this.position / this.data.count;
   }
 
+  // A batch larger than the data set could never be drawn: it is cut to the data set.
   setOptions(changes) {
-    Object.assign(this.options, changes);
+    Object.assign(this.options, changes, { batchSize: Math.min(changes.batchSize ?? this.options.batchSize, this.data.count) });
     for (const optimizer of [this.dOptimizer, this.gOptimizer]) optimizer.learningRate = this.options.learningRate;
   }
 
@@ -143,12 +213,14 @@ export class Training {
     return { images: chunk.images[index], labels: tf.oneHot(chunk.labels[index], this.classes) };
   }
 
-  // The next 50 real batches as one tensor each: TF.js's WASM backend slices in time that grows
-  // with the whole tensor (15 ms for a batch out of 50), so each batch is its own tensor.
+  // The next 50 real batches (fewer for large images) as one tensor each: TF.js's WASM backend
+  // slices in time that grows with the whole tensor (15 ms for a batch out of 50), so each batch
+  // is its own tensor.
   realChunk(epoch, start) {
     const batch = this.options.batchSize;
     const order = this.order(epoch);
-    const batches = Math.min(CHUNK_STEPS, Math.floor((this.data.count - start) / batch));
+    const most = Math.max(1, Math.min(CHUNK_STEPS, Math.floor(CHUNK_VALUES / (batch * this.pixels))));
+    const batches = Math.min(most, Math.floor((this.data.count - start) / batch));
     const images = [];
     const labels = [];
     for (let index = 0; index < batches; index += 1) {
@@ -169,18 +241,9 @@ export class Training {
     return { epoch, batch, start, end: start + batches * batch, images, labels };
   }
 
-  // The epoch's order of the training images, the same for a seed whenever it is asked for, so a
-  // resumed training sees the batches it would have seen.
   order(epoch) {
-    if (this.orderCache?.epoch === epoch) return this.orderCache.order;
-    const random = mulberry32(this.options.seed * 7919 + epoch);
-    const order = new Int32Array(this.data.count).map((_, index) => index);
-    for (let index = order.length - 1; index > 0; index -= 1) {
-      const other = Math.floor(random() * (index + 1));
-      [order[index], order[other]] = [order[other], order[index]];
-    }
-    this.orderCache = { epoch, order };
-    return order;
+    if (this.orderCache?.epoch !== epoch) this.orderCache = { epoch, order: epochOrder(this.data, this.balance, this.options.seed, epoch) };
+    return this.orderCache.order;
   }
 
   // Latent vectors and one-hot labels for the next D ("d") or G ("g") step, drawn 50 steps at a

@@ -5,8 +5,8 @@ import { loadGraphModel, loadManifest } from "../models.js";
 import { modelArtifacts, writeBundle } from "../bundle.js";
 import { loadDataset } from "./data.js";
 import { FAMILIES } from "./networks.js";
-import { Training } from "./training.js";
-import { restore, saved, snapshot } from "./store.js";
+import { Training, describeBalance } from "./training.js";
+import { dataFromRecord, restore, saved, snapshot } from "./store.js";
 
 const VENDOR = new URL("../../vendor/", import.meta.url);
 const SLICE_MS = 100; // steps run between two looks at the message queue
@@ -53,7 +53,14 @@ function checkBackend(model, backend) {
   }
 }
 
+// Your own images have no classifier that knows their labels.
+const ownImages = (dataset) => dataset.startsWith("folder:");
+
 async function loadClassifier(dataset) {
+  if (ownImages(dataset)) {
+    post({ type: "notice", message: "No label accuracy for your own images: no classifier knows their labels." });
+    return null;
+  }
   try {
     const manifest = await loadManifest(dataset);
     return manifest.classifier ? await loadGraphModel(dataset, "classifier", manifest.classifier.weights) : null;
@@ -68,24 +75,32 @@ function backendInfo() {
   return { backend: state.backend, threads, isolated: self.crossOriginIsolated };
 }
 
-async function start({ options, backend, restoreKey }) {
+// The images a training trains on: your own, decoded by the page (or kept with a saved
+// training), or a built-in data set from web/data/.
+async function trainingData(dataset, record, given) {
+  if (record?.data) return dataFromRecord(record.data);
+  if (given) return given;
+  if (ownImages(dataset)) throw new Error(`the saved training on ${dataset} holds no images: pick the folder again and start anew`);
+  if (state.data?.name === dataset) return state.data;
+  return loadDataset(dataset, (fraction) => post({ type: "loading", fraction }));
+}
+
+async function start({ options, backend, restoreKey, data }) {
   await loadTensorFlow();
   const record = restoreKey ? await saved.get(restoreKey) : null;
   if (restoreKey && !record) throw new Error(`no saved training ${restoreKey} in this browser`);
   const trainingOptions = record ? record.options : options;
   checkBackend(trainingOptions.model, backend);
   await useBackend(backend);
-  if (state.data?.name !== trainingOptions.dataset) {
-    state.data = null;
-    state.data = await loadDataset(trainingOptions.dataset, (fraction) => post({ type: "loading", fraction }));
-  }
+  state.data = await trainingData(trainingOptions.dataset, record, data);
   state.training?.dispose();
   state.training = null;
   state.classifier?.dispose();
   state.classifier = await loadClassifier(trainingOptions.dataset);
   state.training = record ? await restore(record, state.data) : new Training(trainingOptions, state.data);
   post({ type: "ready", ...backendInfo(), options: state.training.options, counts: state.training.counts,
-    curves: state.training.curves, labelNames: state.data.labelNames, imageShape: state.data.imageShape, restored: Boolean(record) });
+    curves: state.training.curves, labelNames: state.data.labelNames, imageShape: state.data.imageShape, restored: Boolean(record),
+    balance: describeBalance(state.data), judged: Boolean(state.classifier) });
   await sendGrid();
 }
 
@@ -180,13 +195,14 @@ async function download() {
   const training = state.training;
   const accuracy = training.curves.accuracy.at(-1);
   const { model, dataset } = training.options;
-  const name = `${dataset}-${model}-browser-${training.counts.g}`;
+  // A file name on every system: your folder's name without "folder:" or a path's separators.
+  const name = `${dataset.replace(/^folder:/, "").replace(/[\\/:*?"<>|]+/g, "-")}-${model}-browser-${training.counts.g}`;
   const manifest = {
     name, dataset, model, run: "trained in the browser (web/train.html)", epoch: Number(training.epoch.toFixed(2)),
     steps: { ...training.counts }, conditional: true, label_names: state.data.labelNames, latent_dim: training.latentDim,
     image_shape: state.data.imageShape, channels: state.data.imageShape[2], output_range: [-1, 1], quantization: "none",
     inputs: ["latent", "label"], format: "layers-model", ...(accuracy === undefined ? {} : { metrics: { label_accuracy: accuracy } }),
-    classifier_from: dataset,
+    ...(ownImages(dataset) ? {} : { classifier_from: dataset }),
   };
   post({ type: "download", text: await writeBundle(manifest, await modelArtifacts(training.generator)), fileName: `${name}.ganvas.json` });
 }
@@ -218,7 +234,10 @@ const COMMANDS = {
     await report();
     await sendGrid();
   },
-  options: async ({ changes }) => state.training.setOptions(changes),
+  options: async ({ changes }) => {
+    state.training.setOptions(changes);
+    post({ type: "options", options: state.training.options });
+  },
   backend: async ({ backend }) => {
     const wasRunning = state.running;
     state.running = false;
@@ -226,7 +245,7 @@ const COMMANDS = {
     if (wasRunning) COMMANDS.resume();
   },
   save: async () => {
-    const record = await snapshot(state.training);
+    const record = await snapshot(state.training, { withData: ownImages(state.training.options.dataset) });
     await saved.put(record);
     post({ type: "saved", key: record.key, savedAt: record.savedAt, counts: record.counts });
   },
