@@ -24,6 +24,7 @@ import numpy as np
 
 from export.model_index import recover, retired_folder, staging_prefix, update_index
 from trainer.classifier import Classifier
+from trainer.data import short_name
 from trainer.models import is_conditional
 from trainer.rundir import RunDirectory, RunError, atomic_write, read_json
 from trainer.sampling import latent_noise, load_generator_and_epoch
@@ -163,14 +164,6 @@ def check_classifier(classifier: Classifier, model_dir: Path) -> float:
     return difference
 
 
-def public_dataset_name(dataset: str) -> str:
-    """`folder:shapes` for `folder:/home/someone/data/shapes`: an export is published, the path
-    on the machine that trained it is nobody's business."""
-    if not dataset.startswith("folder:"):
-        return dataset
-    return "folder:" + Path(dataset.removeprefix("folder:").rstrip("/")).name
-
-
 def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quantize: str = "uint8",
                classifiers_dir: str | Path = "classifiers", log=print) -> Path:
     if not (RUN_MODEL_SCRIPT.parent.parent / "node_modules" / "@tensorflow" / "tfjs").exists():
@@ -196,7 +189,7 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
         convert(generator, staging / "generator", quantize)
         generator_check = check_generator(generator, config, staging / "generator", quantize, classifier, log)
         manifest = dict(
-            name=name, dataset=public_dataset_name(config.dataset), model=config.model, run=run.path.name,
+            name=name, dataset=short_name(config.dataset), model=config.model, run=run.path.name,
             epoch=epoch, conditional=is_conditional(config.model),
             label_names=config.label_names, latent_dim=config.latent_dim, image_shape=config.image_shape,
             channels=config.image_shape[-1], output_range=config.output_range, quantization=quantize,

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from trainer.config import TrainConfig
+from trainer.data import short_name
 from trainer.launch import prepare
 from trainer.rundir import RUN_NAME_PATTERN, RunDirectory, RunError, atomic_write, check_run_name, read_json
 
@@ -143,7 +144,7 @@ def summary(path: Path) -> dict:
     history = RunDirectory(path).history()
     return dict(
         name=path.name,
-        dataset=dataset_label(config.dataset) if config else "?",
+        dataset=short_name(config.dataset) if config else "?",
         model=config.model if config else "?",
         state=state.get("state"),
         epoch=number(state.get("epoch", len(history))),
@@ -151,14 +152,6 @@ def summary(path: Path) -> dict:
         updated=number(state.get("updated")),
         label_accuracy=number(latest_label_accuracy(path, history)),
     )
-
-
-def dataset_label(dataset: str) -> str:
-    """A data set as the Runs table shows it: a folder by its own name (`folder:shapes`, as the
-    web page shows an export), which a long path would push out of its column."""
-    if not dataset.startswith("folder:"):
-        return dataset
-    return "folder:" + Path(dataset.removeprefix("folder:").rstrip("/")).name
 
 
 def read_dict(path: Path) -> dict:

@@ -3,6 +3,8 @@ with labels drawn evenly; a judge trains on them; eval scores, export ships and 
 the run with its label names."""
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,15 +115,16 @@ def test_the_page_draws_the_colour_run_with_its_label_names(colour_run, tmp_path
         assert np.abs(images[..., 0] - images[..., 2]).mean() > 0.005  # colour, not grey
 
 
-def test_one_epoch_on_emoji_in_colour_with_its_group_names(tmp_path):
-    run = train(tmp_path / "runs", "--dataset", "emoji", "--limit-per-class", "16", "--batch-size", "16",
-                "--epochs", "1", run_name="emoji")
+@pytest.mark.parametrize("model, size", [("cdcgan", 32), ("cdcgan", 64), ("cdcgan-sony", 32)])
+def test_one_epoch_on_emoji_in_colour_with_its_group_names(tmp_path, model, size):
+    run = train(tmp_path / "runs", "--dataset", "emoji", "--model", model, "--image-size", str(size),
+                "--limit-per-class", "8", "--batch-size", "16", "--epochs", "1", run_name="emoji")
     config = json.loads((run / "config.json").read_text())
-    assert config["image_shape"] == [32, 32, 3] and config["label_names"] == list(data.LABEL_NAMES["emoji"])
-    # A subset of 16 per class is balanced already: nothing to even out.
+    assert config["image_shape"] == [size, size, 3] and config["label_names"] == list(data.LABEL_NAMES["emoji"])
+    # A subset of 8 per class is balanced already: nothing to even out.
     assert config["balance_classes"] is False
     with Image.open(run / "samples" / "epoch_0001.png") as grid:
-        assert grid.mode == "RGB" and grid.height >= 9 * 32
+        assert grid.mode == "RGB" and grid.height >= 9 * size
 
 
 def test_a_classifier_per_image_size(tmp_path):
@@ -133,3 +136,18 @@ def test_a_classifier_per_image_size(tmp_path):
     assert classifier_dir("mnist", "lenet", tmp_path, 28).name == "mnist-lenet"
     with pytest.raises(RunError, match="classifier train --dataset emoji --image-size 64"):
         trained_classifier_dir("emoji", "lenet", tmp_path, 64)
+    # A deep folder's path would make a name longer than a file system takes (255 bytes).
+    deep, deeper = ("folder:" + "/a-long-folder-name" * 20 + tail for tail in ("/cats", "/dogs"))
+    names = [classifier_dir(dataset, "lenet", tmp_path, 32).name for dataset in (deep, deeper)]
+    assert names[0] != names[1] and all(len(name) < 255 and name.endswith("-32px-lenet") for name in names)
+    assert names[0].startswith("folder-_a-long-folder-name") and "cats" in names[0]
+
+
+def test_a_file_name_that_is_not_utf8_is_printed_escaped_and_training_goes_on(tmp_path):
+    folder = draw_shapes_folder(tmp_path / "shapes", per_class=8, size=16)
+    # Names are bytes on Linux: this one no UTF-8 decoder accepts.
+    Path(os.fsdecode(bytes(folder / "circle") + b"/caf\xe9.png")).write_bytes(b"not an image")
+    result = run_cli("train", "--dataset", f"folder:{folder}", "--model", "cgan", "--batch-size", "8", "--epochs", "1",
+                     "--runs-dir", tmp_path / "runs", env={"PYTHONIOENCODING": "utf-8"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "skipped unreadable image" in result.stdout and "caf\\udce9.png" in result.stdout

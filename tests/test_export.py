@@ -162,5 +162,5 @@ def test_the_model_list_skips_what_the_page_cannot_load(tmp_path):
 
 
 def test_a_folder_data_set_is_published_by_its_name_not_its_path():
-    assert tfjs.public_dataset_name("folder:/home/someone/photos/flowers/") == "folder:flowers"
-    assert tfjs.public_dataset_name("fashion_mnist") == "fashion_mnist"
+    assert data.short_name("folder:/home/someone/photos/flowers/") == "folder:flowers"
+    assert data.short_name("fashion_mnist") == "fashion_mnist"

@@ -328,6 +328,15 @@ def read_image(path: Path, size: int) -> np.ndarray | str:
         return f"{type(error).__name__}: {error}"
 
 
+def short_name(dataset: str) -> str:
+    """`folder:shapes` for `folder:/home/someone/data/shapes`: how exports (published: the path on
+    the machine that trained them is nobody's business) and the app's Runs table (where a long
+    path would push the rest out of its column) name a data set."""
+    if not dataset.startswith("folder:"):
+        return dataset
+    return "folder:" + Path(dataset.removeprefix("folder:").rstrip("/")).name
+
+
 def check_dataset(dataset: str) -> None:
     """A DataError for a data set that cannot load, found before anything is read: an unknown
     name, or a folder that is not there (the app asks too, before it starts a training)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -84,6 +85,9 @@ def save_model(model, path: Path) -> None:
     temporary.replace(path)
 
 
+MAX_CLASSIFIER_NAME = 160  # bytes of a classifier folder's data-set part, well under a file name's 255
+
+
 def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIFIERS_DIR,
                    image_size: int | None = None) -> Path:
     """`classifiers/<dataset>-<arch>/`, where a data set's classifier keeps classifier.keras and
@@ -93,6 +97,11 @@ def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIF
     from trainer.data import default_image_size
 
     name = dataset.replace("folder:", "folder-").replace("/", "_").strip("_")
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_CLASSIFIER_NAME:
+        # A file name takes at most 255 bytes: a deep folder's path is cut in the middle, and a
+        # digest of the whole keeps two such folders apart.
+        digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+        name = f"{name[:40]}-{digest}-{name[-60:]}"
     if image_size is not None and image_size != default_image_size(dataset):
         name += f"-{image_size}px"
     return Path(root) / f"{name}-{arch}"
