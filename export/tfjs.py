@@ -25,7 +25,7 @@ import numpy as np
 from export.model_index import recover, retired_folder, staging_prefix, update_index
 from trainer.classifier import Classifier
 from trainer.data import short_name
-from trainer.models import is_conditional
+from trainer.models import is_conditional, is_image_conditioned
 from trainer.rundir import RunDirectory, RunError, atomic_write, read_json
 from trainer.sampling import latent_noise, load_generator_and_epoch
 
@@ -126,10 +126,14 @@ def check_generator(generator, config, model_dir: Path, quantize: str, classifie
     count = CHECK_SAMPLES if (quantize != "none" and classifier) else 64
     num_classes = len(config.label_names)
     labels = np.arange(count) % num_classes
-    inputs = {"latent": latent_noise(12345, count, config.latent_dim).numpy()}
+    inputs = {"latent": latent_noise(12345, count, config.latent_dim).numpy()} if config.latent_dim else {}
     if conditional:
         inputs["label"] = np.eye(num_classes, dtype=np.float32)[labels]
-    keras_output = np.asarray(generator(inputs, training=False))
+    if is_image_conditioned(config.model):  # a colorizer's input: grey images in [-1, 1]
+        shape = (count, *config.image_shape[:2], 1)
+        inputs["grey"] = np.random.default_rng(12345).uniform(-1, 1, shape).astype("float32")
+    # A colorizer has one input, taken as a tensor (Keras warns of a dict); TF.js takes it by name.
+    keras_output = np.asarray(generator(inputs["grey"] if "grey" in inputs else inputs, training=False))
     tfjs_output = run_in_tfjs(model_dir, inputs)
     difference = np.abs(keras_output - tfjs_output)
     report = dict(samples=count, max_abs_difference=float(difference.max()),
@@ -181,6 +185,8 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
     except RunError as missing:
         classifier = None
         log(f"warning: {missing}; exporting without a classifier")
+    if is_image_conditioned(config.model):  # a colorizer's page shows no label verdicts
+        classifier = None
     recover(models_dir, log)
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(name), dir=models_dir))
     staging.chmod(0o755)  # served to browsers: readable by the web server's user
@@ -193,7 +199,8 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
             epoch=epoch, conditional=is_conditional(config.model),
             label_names=config.label_names, latent_dim=config.latent_dim, image_shape=config.image_shape,
             channels=config.image_shape[-1], output_range=config.output_range, quantization=quantize,
-            inputs=["latent", "label"] if is_conditional(config.model) else ["latent"],
+            inputs=["grey"] if is_image_conditioned(config.model) else
+            ["latent", "label"] if is_conditional(config.model) else ["latent"],
             metrics=metrics, check=generator_check,
             generator=dict(path="generator/model.json", weights=weight_files(staging / "generator")),
         )

@@ -151,3 +151,47 @@ def test_a_file_name_that_is_not_utf8_is_printed_escaped_and_training_goes_on(tm
                      "--runs-dir", tmp_path / "runs", env={"PYTHONIOENCODING": "utf-8"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "skipped unreadable image" in result.stdout and "caf\\udce9.png" in result.stdout
+
+
+# ---- differentiable augmentation (--augment) ---------------------------------------------------
+
+def test_augmentations_shift_cut_and_recolour_each_image_its_own_way_and_pass_gradients():
+    from trainer.augment import augment, cutout, translation
+
+    ramp = tf.reshape(tf.range(1, 17, dtype=tf.float32), [1, 4, 4, 1])
+    seed = tf.constant([3, 4], tf.int64)
+    shifted = translation(tf.tile(ramp, [64, 1, 1, 1]), seed).numpy()[..., 0]
+    # Each image is the ramp moved by at most one row and one column (an eighth of 4, rounded),
+    # with zeros where it moved in from outside; the 64 images do not all move alike.
+    for image in shifted:
+        rows, columns = np.nonzero(image)
+        assert image[rows[0], columns[0]] in (1, 2, 5, 6) and set(np.diff(image[rows[0]][image[rows[0]] > 0])) == {1}
+    assert len({image.tobytes() for image in shifted}) > 4
+    ones = tf.ones([8, 32, 32, 3])
+    holes = 1 - cutout(ones, seed).numpy()[..., 0]
+    assert np.all(holes.sum((1, 2)) <= 16 * 16) and holes.sum((1, 2)).max() == 16 * 16  # at most half the side
+    images = tf.random.stateless_uniform([8, 32, 32, 3], (1, 2), -1, 1)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        changed = augment(images, "color,translation,cutout", seed)
+        total = tf.reduce_sum(changed)
+    assert np.isfinite(tape.gradient(total, images).numpy()).all()
+    np.testing.assert_array_equal(changed, augment(images, "color,translation,cutout", seed))  # stateless
+    assert not np.allclose(changed, augment(images, "color,translation,cutout", seed + 1))
+
+
+def test_augmented_runs_resume_exactly_and_a_wrong_policy_is_refused(tmp_path, capsys):
+    options = ("--dataset", "emoji", "--limit-per-class", "12", "--batch-size", "18", "--model", "cdcgan",
+               "--augment", "color,translation,cutout")
+    whole = train(tmp_path, *options, "--epochs", "2", run_name="whole")
+    split = train(tmp_path, *options, "--epochs", "1", run_name="split")
+    train(tmp_path, "--resume", "--epochs", "2", run_name="split")
+    from trainer.rundir import RunDirectory
+
+    first, second = RunDirectory(whole).history(), RunDirectory(split).history()
+    for a, b in zip(first, second):
+        assert a["d_loss"] == pytest.approx(b["d_loss"], rel=1e-5) and a["g_loss"] == pytest.approx(b["g_loss"], rel=1e-5)
+    plain = train(tmp_path, *options[:-2], "--epochs", "1", run_name="plain")
+    assert RunDirectory(plain).history()[0]["d_loss"] != first[0]["d_loss"]  # the option does something
+    train(tmp_path, *options[:-1], "colour", "--epochs", "1", run_name="bad", expect=2)
+    assert "--augment must be a comma-separated list of color, translation, cutout, not colour" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""The command line: `python -m trainer train|sample|data ...`.
+"""The command line: `python -m trainer train|sample|colorize|data ...`.
 
 A thin layer over the library: it turns arguments into a TrainConfig, reports problems in one
 clear line, and sets the exit code. TensorFlow is imported only by commands that need it, so
@@ -60,6 +60,15 @@ def say(line: str) -> None:
     print(line, flush=True)  # a log file or the app sees each line as it happens
 
 
+def refuse_image_conditioned(config, command: str) -> None:
+    """A UserError for a command that draws from noise or labels, given a colorize run."""
+    from trainer.models import is_image_conditioned
+
+    if is_image_conditioned(config.model):
+        raise UserError(f"{config.run_name} is a {config.model} run: it colours grey images rather than drawing "
+                        f"{command}; use `python -m trainer colorize --run {config.run_name} IMAGE --out OUT.png`")
+
+
 def train(args) -> int:
     from trainer.launch import prepare, run
 
@@ -93,6 +102,7 @@ def sample(args) -> int:
     if Path(args.out).is_dir():  # found before drawing, not when the file cannot replace it
         raise UserError(f"--out {args.out} is a folder; name a file, FILE.png or FILE.npy")
     generator, config = load_generator(resolve_run(args.run, args.runs_dir), args.epoch)
+    refuse_image_conditioned(config, "samples")
     conditional = is_conditional(config.model)
     if args.label is not None and not conditional:
         raise UserError(f"{config.model} is unconditional: leave out --label")
@@ -169,26 +179,95 @@ def classifier_train(args) -> int:
 
 def evaluate(args) -> int:
     start_tensorflow()
-    import json
-
     from trainer.classifier import Classifier
     from trainer.metrics import Evaluator, summary
-    from trainer.rundir import RunDirectory, atomic_write
+    from trainer.models import is_image_conditioned
+    from trainer.rundir import RunDirectory
     from trainer.sampling import load_generator_and_epoch
 
     path = resolve_run(args.run, args.runs_dir)
     run = RunDirectory(path)
     generator, config, epoch = load_generator_and_epoch(path, args.epoch)
+    if is_image_conditioned(config.model):
+        return evaluate_colorizer(args, run, generator, config, epoch)
+    if args.baseline_run:
+        raise UserError(f"--baseline-run compares colorize runs; {config.run_name} is a {config.model} run")
     require_at_least(args, 2 * len(config.label_names), "n")  # a spread needs two samples of each label
     classifier = Classifier.for_run(config, args.classifiers_dir)
     metrics = Evaluator(config, classifier, args.n, args.seed)(generator)
     epoch = epoch or len(run.history())
     metrics = dict(epoch=epoch, classifier=str(classifier.directory), **metrics)
+    return write_report(run, args, config, metrics, summary(metrics))
+
+
+def write_report(run, args, config, metrics: dict, table: str) -> int:
+    """`eval`'s end: metrics.json (or metrics_epoch_E.json), and the table on the terminal."""
+    import json
+
+    from trainer.rundir import atomic_write
+
     output = run.report_path("metrics", args.epoch)
     atomic_write(output, json.dumps(metrics, indent=2))
-    print(f"{config.model} on {config.dataset}, epoch {epoch}:")
-    print(summary(metrics))
+    print(f"{config.model} on {config.dataset}, epoch {metrics['epoch']}:")
+    print(table)
     print(f"wrote {output}")
+    return 0
+
+
+def evaluate_colorizer(args, run, generator, config, epoch) -> int:
+    """`eval` of a colorize run: its scores on the test images beside the grey image's and, with
+    --baseline-run, another colorize run's on the same images (the L1-only baseline)."""
+    from trainer.metrics import colour_summary, evaluator_for
+    from trainer.models import is_image_conditioned
+    from trainer.sampling import load_generator_and_epoch
+
+    require_at_least(args, 1, "n")
+    baseline = None
+    if args.baseline_run:
+        baseline_path = resolve_run(args.baseline_run, args.runs_dir)
+        baseline = load_generator_and_epoch(baseline_path)
+        other = baseline[1]
+        if not is_image_conditioned(other.model):
+            raise UserError(f"--baseline-run {args.baseline_run} is a {other.model} run, not a colorize one")
+        if (other.dataset, other.image_shape) != (config.dataset, config.image_shape):
+            raise UserError(f"--baseline-run {args.baseline_run} was trained on {other.dataset} at "
+                            f"{other.image_shape}, this run on {config.dataset} at {config.image_shape}: "
+                            f"a baseline must colour the same images")
+    evaluator = evaluator_for(config, args.n, args.seed, args.classifiers_dir)
+    epoch = epoch or len(run.history())
+    classifier = evaluator.classifier.directory if evaluator.classifier is not None else None
+    metrics = dict(epoch=epoch, classifier=classifier and str(classifier), **evaluator(generator))
+    metrics["baselines"] = {"grey image": evaluator.grey_baseline()}
+    if baseline is not None:
+        baseline_generator, other, baseline_epoch = baseline
+        alone = " (L1 only)" if other.adversarial_weight == 0 else f" (adversarial weight {other.adversarial_weight:g})"
+        metrics["baselines"][f"{other.run_name}{alone}"] = dict(run=other.run_name, epoch=baseline_epoch,
+                                                                **evaluator.score_generator(baseline_generator))
+    return write_report(run, args, config, metrics, colour_summary(metrics))
+
+
+def colorize_command(args) -> int:
+    start_tensorflow()
+    from trainer.photos import PhotoError, colorize_files, plan_outputs
+    from trainer.models import is_image_conditioned
+    from trainer.sampling import load_generator
+
+    try:
+        pairs = plan_outputs(Path(args.input), Path(args.out))
+    except PhotoError as error:
+        raise UserError(str(error)) from None
+    generator, config = load_generator(resolve_run(args.run, args.runs_dir), args.epoch)
+    if not is_image_conditioned(config.model):
+        raise UserError(f"{config.run_name} is a {config.model} run, which draws from noise; colorize needs a run "
+                        f"trained with --model colorize")
+    try:
+        written = colorize_files(generator, config, pairs, log=say)
+    except PhotoError as error:
+        raise UserError(str(error)) from None
+    if not written:
+        raise UserError(f"none of the {len(pairs)} files in {args.input} could be colorized")
+    if written < len(pairs):
+        print(f"colorized {written} of {len(pairs)} files into {args.out}")
     return 0
 
 
@@ -221,6 +300,7 @@ def load_for_drawing(path, args):
 
     require_at_least(args, 1, "hardest_of")
     generator, config, epoch = load_generator_and_epoch(path, args.epoch)
+    refuse_image_conditioned(config, "labelled samples")
     # The discriminator of that same epoch, even while the run trains on.
     discriminator = load_discriminator(path, epoch) if args.hardest_of > 1 else None
     return generator, config, discriminator, epoch
@@ -350,7 +430,21 @@ def build_parser() -> argparse.ArgumentParser:
     eval_parser.add_argument("--n", type=int, default=10000, help="samples to score (default: 10000)")
     eval_parser.add_argument("--seed", type=int, default=0)
     eval_parser.add_argument("--classifiers-dir", default="classifiers")
+    eval_parser.add_argument("--baseline-run", help="colorize: another colorize run (the L1-only baseline, trained "
+                                                    "with --adversarial-weight 0) scored on the same test images")
     eval_parser.set_defaults(handler=evaluate)
+
+    colorize_parser = commands.add_parser(
+        "colorize", help="colour grey photos with a colorize run",
+        description="Colour a photo, or every image in a folder, with a run of --model colorize, writing PNGs of "
+                    "the same size. The photo's luminance is kept at full size; the colours are predicted at the "
+                    "model's size and scaled up (see trainer/photos.py).")
+    add_run_options(colorize_parser)
+    colorize_parser.add_argument("input", metavar="IN", help="an image, or a folder of images")
+    colorize_parser.add_argument("--out", required=True,
+                                 help="OUT.png for one image (or a folder to write IN's name into); a folder "
+                                      "for a folder")
+    colorize_parser.set_defaults(handler=colorize_command)
 
     synth_parser = commands.add_parser("synth", help="write a labelled synthetic data set")
     add_run_options(synth_parser)

@@ -18,7 +18,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # from an older version resumes with the recipe it started with, not with today's default.
 ADDED_LATER = {"class_loss_weight": 0.0, "lr_decay_epochs": 0, "generator_width": 1, "generator_layout": 1,
                "discriminator_layout": 1, "discriminator_width": 1, "classifier_features": False, "class_batch_norm": False,
-               "balance_classes": False}
+               "balance_classes": False, "augment": ""}
 
 
 # The smallest value each number option makes sense with, and the largest where there is one.
@@ -26,7 +26,7 @@ RANGES = {name: (1, None) for name in ("epochs", "batch_size", "latent_dim", "ge
                                        "image_size", "limit_per_class", "steps_per_call", "keep_checkpoints",
                                        "eval_samples", "worker_timeout")}
 RANGES.update({name: (0, None) for name in ("lr_decay_epochs", "class_loss_weight", "mode_seeking_weight",
-                                            "eval_every")})
+                                            "eval_every", "l1_weight", "adversarial_weight")})
 # Keras seeds NumPy's global generator with it, which takes 0 to 2**32 - 1. (The offsets synth and
 # tstr add to a seed for further draws go to TensorFlow's 64-bit stateless seeds.)
 MAX_SEED = 2 ** 32 - 1
@@ -45,6 +45,7 @@ def check_range(name: str, value) -> None:
 
 
 LOSSES = ("bce", "hinge")  # trainer/steps.py defines them
+AUGMENTATIONS = ("color", "translation", "cutout")  # trainer/augment.py defines them
 
 
 def option(default, help, label=None, choices=None, basic=False, app=True, unset="the family's"):
@@ -114,6 +115,15 @@ class TrainConfig:
                                              "vectors with the same label give different images; more varied "
                                              "samples, a better data set to train a classifier on (0: off)",
                                         "Mode-seeking weight")
+    l1_weight: float | None = option(None, "colorize: weight of the L1 distance to the true colours in the "
+                                           "generator's loss (pix2pix's lambda; default 100; 0: the adversarial "
+                                           "loss alone)", "L1 weight")
+    adversarial_weight: float | None = option(None, "colorize: weight of the adversarial loss in the generator's "
+                                                    "loss (default 1; 0: L1 alone, the baseline that `trainer "
+                                                    "eval --baseline-run` compares with)", "Adversarial weight")
+    augment: str = option("", "differentiable augmentation (DiffAugment) of every image the discriminator sees, "
+                              "real and fake: a comma-separated list of color, translation, cutout; for small "
+                              "data sets, where D otherwise learns the real images by heart (emoji)", "Augment")
     average_decay: float | None = option(None, "keep an exponential moving average of the generator's weights "
                                                "with this decay and sample from it (0: off; docs/recipes.md's "
                                                "longer recipes use 0.999)", "Average G's weights, decay", basic=True,
@@ -179,6 +189,9 @@ class TrainConfig:
         for name in ("loss", "strategy", "precision", "channels"):
             if getattr(self, name) is not None and getattr(self, name) not in choices(name):
                 refuse(name, f"one of {', '.join(map(str, choices(name)))}")
+        unknown = [name for name in self.augment.split(",") if name and name not in AUGMENTATIONS]
+        if unknown:
+            refuse("augment", f"a comma-separated list of {', '.join(AUGMENTATIONS)}")
         if self.twin_class_head and self.class_loss_weight is not None and not self.class_loss_weight:
             raise ValueError("--twin-class-head needs a class loss: a --class-loss-weight above 0")
         if self.mode_seeking_weight and self.batch_size is not None and self.batch_size < 2:

@@ -297,10 +297,24 @@ def class_folders(root: Path) -> list[Path]:
     return sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
 
 
-def split_folder(root: Path, split: str) -> Path:
-    """`root/train/<label>/` and `root/test/<label>/` when both hold class folders, else `root`."""
+def visible_files(folder: Path) -> list[Path]:
+    # Hidden files (.DS_Store, editor droppings) are never images: skipped silently.
+    return sorted(path for path in folder.iterdir() if path.is_file() and not path.name.startswith("."))
+
+
+# The one label of a flat folder's images (`load(..., flat=True)`), for families that use none.
+FLAT_LABEL = "image"
+
+
+def split_folder(root: Path, split: str, flat: bool = False) -> Path:
+    """`root/train/<label>/` and `root/test/<label>/` when both hold class folders (with `flat`,
+    or images), else `root`."""
     train, test = root / "train", root / "test"
-    if train.is_dir() and test.is_dir() and class_folders(train) and class_folders(test):
+
+    def holds_data(folder):
+        return class_folders(folder) or (flat and visible_files(folder))
+
+    if train.is_dir() and test.is_dir() and holds_data(train) and holds_data(test):
         train_names = [folder.name for folder in class_folders(train)]
         test_names = [folder.name for folder in class_folders(test)]
         if train_names != test_names:  # label ids come from sorted names, so they must agree
@@ -351,17 +365,18 @@ def check_dataset(dataset: str) -> None:
         raise DataError(f"folder data set {root} does not exist (expected {root}/<label>/<image>)")
 
 
-def load_folder(dataset: str, split: str, image_size: int, log) -> ImageDataset:
-    root = split_folder(Path(dataset.removeprefix("folder:")).expanduser(), split)
+def load_folder(dataset: str, split: str, image_size: int, log, flat: bool = False) -> ImageDataset:
+    """With `flat`, images directly in the folder are read too, as one class (FLAT_LABEL)."""
+    root = split_folder(Path(dataset.removeprefix("folder:")).expanduser(), split, flat)
     classes = class_folders(root)
+    if flat and not classes and visible_files(root):
+        classes = [root]
     if not classes:
         raise DataError(f"folder data set {root} has no class subfolders "
                         f"(expected {root}/<label>/<image>)")
     paths, labels = [], []
     for label, folder in enumerate(classes):
-        # Hidden files (.DS_Store, editor droppings) are never images: skipped silently.
-        files = sorted(path for path in folder.iterdir()
-                       if path.is_file() and not path.name.startswith("."))
+        files = visible_files(folder)
         if not files and class_folders(folder):  # one level too high, as PATH/train/<label>/ without test/
             raise DataError(f"class folder {folder} holds folders, not images: the layout is {root}/<label>/<image>, "
                             f"and train/ and test/ are splits only when both hold class folders; for the "
@@ -386,8 +401,8 @@ def load_folder(dataset: str, split: str, image_size: int, log) -> ImageDataset:
     if not counts.all():
         unreadable = ", ".join(str(classes[label]) for label in np.flatnonzero(counts == 0))
         raise DataError(f"no readable image in class folder {unreadable}")
-    return ImageDataset(np.stack(images), np.array(kept_labels, np.int32),
-                        tuple(folder.name for folder in classes), dataset)
+    names = (FLAT_LABEL,) if classes == [root] else tuple(folder.name for folder in classes)
+    return ImageDataset(np.stack(images), np.array(kept_labels, np.int32), names, dataset)
 
 
 # ---- the one entry point --------------------------------------------------------------------
@@ -450,11 +465,12 @@ def balanced_subset(dataset: ImageDataset, per_class: int, seed: int, log=print)
 
 def load(dataset: str, split: str = "train", *, data_dir: str | None = None,
          image_size: int | None = None, channels: int | None = None,
-         limit_per_class: int | None = None, seed: int = 0, log=print) -> ImageDataset:
+         limit_per_class: int | None = None, seed: int = 0, log=print, flat: bool = False) -> ImageDataset:
     """One split of a data set: uint8 images (N, H, W, C) and int32 labels.
 
     Built-in sets keep their size (28, emoji 32) unless `image_size` asks otherwise; folders default to 64.
     `channels` forces 1 (luminance) or 3 (gray repeated); by default folders of gray images get 1.
+    `flat` (for families that use no labels) also takes a folder of images without class folders.
     """
     if split not in SPLIT_FILES:
         raise DataError(f"unknown split {split!r}; choose train or test")
@@ -467,7 +483,7 @@ def load(dataset: str, split: str = "train", *, data_dir: str | None = None,
     if dataset in BUILTIN_DATASETS:
         result = load_builtin(dataset, split, data_dir, image_size)
     else:
-        result = load_folder(dataset, split, image_size or FOLDER_IMAGE_SIZE, log)
+        result = load_folder(dataset, split, image_size or FOLDER_IMAGE_SIZE, log, flat)
         if channels is None:  # gray when every pixel has three equal channels, whatever the format
             channels = 1 if (result.images.min(axis=-1) == result.images.max(axis=-1)).all() else 3
     if limit_per_class:  # first, so that only the chosen images are resized

@@ -138,7 +138,7 @@ def load_data_and_strategy(plan: Plan) -> Plan:
                        f"program; stop that program, or give this worker a free port in TF_CONFIG (`python -m "
                        f"trainer launch` picks free ports itself)") from None
     from trainer import data
-    from trainer.models import get_family
+    from trainer.models import get_family, is_image_conditioned
 
     config = plan.config
     if config.jit_compile is None and tf_has_gpu():
@@ -148,7 +148,8 @@ def load_data_and_strategy(plan: Plan) -> Plan:
     config = config.resolve(get_family(config.model).DEFAULTS)
     try:
         dataset = data.load(config.dataset, "train", data_dir=config.data_dir, image_size=config.image_size,
-                            channels=config.channels, limit_per_class=config.limit_per_class, seed=config.seed)
+                            channels=config.channels, limit_per_class=config.limit_per_class, seed=config.seed,
+                            flat=is_image_conditioned(config.model))
         config = validate_for(config, dataset, strategy.num_replicas_in_sync, stored=config if plan.resume else None)
     except (ValueError, DataError) as error:
         raise RunError(str(error)) from None
@@ -157,11 +158,10 @@ def load_data_and_strategy(plan: Plan) -> Plan:
     if config.classifier_features and not plan.resume:  # the image shape and labels must match too
         Classifier.for_run(config, config.classifiers_dir)
     evaluator = None
-    if config.eval_every:  # a missing classifier is a refusal too
-        from trainer.metrics import Evaluator
+    if config.eval_every:  # a missing classifier is a refusal too (colorize's scores need none)
+        from trainer.metrics import evaluator_for
 
-        evaluator = Evaluator(config, Classifier.for_run(config, config.classifiers_dir), config.eval_samples,
-                              config.seed)
+        evaluator = evaluator_for(config, config.eval_samples, config.seed)
     return dataclasses.replace(plan, config=config, dataset=dataset, strategy=strategy, evaluator=evaluator)
 
 
@@ -174,10 +174,10 @@ def tf_has_gpu() -> bool:
 def validate_for(config: TrainConfig, dataset: ImageDataset, replicas: int, stored: TrainConfig | None = None):
     """The resolved config with the data facts readers need, or a ValueError for a rule that
     only the data set, the replica count or (resuming) the stored run can tell."""
-    from trainer.models import OUTPUT_RANGES, check_image_shape, get_family, is_conditional
+    from trainer.models import OUTPUT_RANGES, check_training_data, get_family, is_conditional
 
     config.check()  # again, with the family's defaults filled in
-    check_image_shape(config.model, dataset.image_shape)
+    check_training_data(config.model, dataset)
     if len(dataset.labels) < config.batch_size * config.d_steps:
         raise ValueError(f"{len(dataset.labels)} images are fewer than one batch "
                          f"({config.batch_size} x {config.d_steps} D steps); lower --batch-size")

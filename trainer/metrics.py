@@ -9,6 +9,11 @@
   samples the classifier puts in each class, and per class the mean pairwise feature distance
   of generated samples divided by that of real ones. A generator that collapsed to a few images
   per class scores far below 1.
+
+A colorizer (`ColourEvaluator`) is judged on the test images themselves instead: PSNR and SSIM of
+its colours against the true ones, colourfulness as a fraction of the real images', and, where
+the data set has a classifier, the Fréchet distance in its features; beside the same figures for
+the grey image itself and, if asked, for another run (the L1-only baseline).
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import tensorflow as tf
 
 from trainer import data
 from trainer.classifier import Classifier, to_unit_float
-from trainer.models import is_conditional
-from trainer.sampling import generate, latent_noise
+from trainer.models import is_conditional, is_image_conditioned
+from trainer.rundir import RunError
+from trainer.sampling import colorize, generate, latent_noise
 
 DIVERSITY_SAMPLES = 200  # per class: pairwise distances grow with the square
 
@@ -54,7 +60,7 @@ def real_reference(config, split: str, fall_back: bool = True):
     """The run's data set as the classifier sees it; folders without a test split fall back to
     their training images, unless `fall_back` is false."""
     options = dict(data_dir=config.data_dir, image_size=config.image_size, channels=config.channels,
-                   log=lambda *_: None)
+                   log=lambda *_: None, flat=is_image_conditioned(config.model))
     try:
         return data.load(config.dataset, split, **options)
     except data.DataError:
@@ -144,4 +150,111 @@ def summary(metrics: dict) -> str:
     lines.append(f"diversity        {metrics['diversity_mean']:.3f} of real (mean over classes; "
                  f"lowest {min(metrics['diversity'].values()):.3f})")
     lines.append(f"mode coverage    {metrics['mode_coverage']:.0%} of classes")
+    return "\n".join(lines)
+
+
+def evaluator_for(config, count: int, seed: int = 0, classifiers_dir=None):
+    """The judge of a run's generator, as --eval-every and `trainer eval` score it: a colorizer's
+    ColourEvaluator (with the data set's classifier where there is one), else the classifier's
+    Evaluator (a RunError where there is none)."""
+    root = classifiers_dir or config.classifiers_dir
+    if not is_image_conditioned(config.model):
+        return Evaluator(config, Classifier.for_run(config, root), count, seed)
+    try:
+        classifier = Classifier.for_run(config, root)
+    except RunError:  # no Fréchet distance then; the other figures need no judge
+        classifier = None
+    return ColourEvaluator(config, count, seed, classifier)
+
+
+def colourfulness(images: np.ndarray) -> np.ndarray:
+    """Hasler & Süsstrunk (2003)'s colourfulness M of each RGB image in [0, 1], on their 0-255
+    scale: with rg = R - G and yb = (R + G) / 2 - B over the image's pixels,
+    M = sqrt(std(rg)^2 + std(yb)^2) + 0.3 sqrt(mean(rg)^2 + mean(yb)^2). 0 for a grey image;
+    they rate 33 "moderately" and 59 "highly" colourful."""
+    images = np.asarray(images, np.float64) * 255
+    red, green, blue = images[..., 0], images[..., 1], images[..., 2]
+    rg, yb = red - green, (red + green) / 2 - blue
+    axes = (1, 2)
+    spread = np.sqrt(rg.std(axis=axes) ** 2 + yb.std(axis=axes) ** 2)
+    offset = np.sqrt(rg.mean(axis=axes) ** 2 + yb.mean(axis=axes) ** 2)
+    return spread + 0.3 * offset
+
+
+class ColourEvaluator:
+    """Scores colorizers of one run configuration on up to `count` test images (chosen by `seed`):
+    each colours their grey image (Pillow's "L", as a user's photo comes), and is compared with the
+    true colours. The real side is computed once, so that training can call it every few epochs."""
+
+    SSIM_BATCH = 500  # images per tf.image.ssim call: its filtered copies of 10,000 images took gigabytes
+
+    def __init__(self, config, count: int = 10000, seed: int = 0, classifier: Classifier | None = None):
+        self.config, self.classifier = config, classifier
+        test = real_reference(config, "test")
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(len(test.images), min(count, len(test.images)), replace=False))
+        self.real = to_unit_float(test.images[pick])
+        self.grey = data.convert_channels(test.images[pick], 1)
+        self.real_colourfulness = float(colourfulness(self.real).mean())
+        self.real_features = self.floor = None
+        if classifier is not None:
+            self.real_features, _ = classifier.features_and_predictions(self.real)
+            train = real_reference(config, "train")
+            train_pick = rng.choice(len(train.images), min(len(pick), len(train.images)), replace=False)
+            train_features, _ = classifier.features_and_predictions(to_unit_float(train.images[train_pick]))
+            self.floor = frechet_distance(train_features, self.real_features)
+
+    def __call__(self, generator) -> dict:
+        """The run's scores, with the figures every report shares (the count, the real images'
+        colourfulness and the Fréchet distance's floor)."""
+        shared = dict(n=len(self.real), real_colourfulness=self.real_colourfulness)
+        if self.floor is not None:
+            shared["frechet_distance_floor"] = self.floor
+        return {**shared, **self.score_generator(generator)}
+
+    def score_generator(self, generator) -> dict:
+        """`score` of the colours a generator (this run's, or a baseline run's) gives the grey images."""
+        return self.score(colorize(generator, self.config, self.grey))
+
+    def grey_baseline(self) -> dict:
+        """The scores of the grey image itself, as colour: what colorizing must improve on."""
+        return self.score(np.repeat(self.grey, 3, axis=-1) / 255.0)
+
+    def score(self, images: np.ndarray) -> dict:
+        """PSNR (dB) and SSIM against the true colours, means over the images; colourfulness as a
+        fraction of the real images' mean; and the Fréchet distance to them where there is a judge."""
+        psnr, ssim = [], []
+        for start in range(0, len(images), self.SSIM_BATCH):
+            ours = tf.constant(images[start:start + self.SSIM_BATCH], tf.float32)
+            real = tf.constant(self.real[start:start + self.SSIM_BATCH], tf.float32)
+            psnr.append(tf.image.psnr(ours, real, max_val=1.0).numpy())
+            ssim.append(tf.image.ssim(ours, real, max_val=1.0).numpy())
+        # An image equal to the truth has infinite PSNR; JSON has no infinity: 100 dB stands for it.
+        psnr = np.minimum(np.concatenate(psnr), 100.0)
+        scores = dict(psnr=float(psnr.mean()), ssim=float(np.concatenate(ssim).mean()),
+                      colourfulness=float(colourfulness(images).mean() / max(self.real_colourfulness, 1e-9)))
+        if self.classifier is not None:
+            features, _ = self.classifier.features_and_predictions(images.astype(np.float32))
+            scores["frechet_distance"] = frechet_distance(features, self.real_features)
+        return scores
+
+
+def colour_summary(metrics: dict) -> str:
+    """The colorizer's scores beside its baselines', as a table."""
+    rows = {"this run": metrics, **{name: row for name, row in metrics.get("baselines", {}).items()}}
+    distance = "frechet_distance" in metrics
+    header = f"{'':24s} {'PSNR (dB)':>9s} {'SSIM':>6s} {'colourfulness':>13s}"
+    lines = [header + ("  Fréchet distance" if distance else "")]
+    for name, row in rows.items():
+        line = f"{name[:24]:24s} {row['psnr']:9.2f} {row['ssim']:6.3f} {row['colourfulness']:13.3f}"
+        if distance:
+            line += f"  {row['frechet_distance']:16.3f}"
+        lines.append(line)
+    lines.append(f"on {metrics['n']} test images; colourfulness as a fraction of theirs (Hasler & Süsstrunk M = "
+                 f"{metrics['real_colourfulness']:.1f})")
+    if distance:
+        lines.append(f"Fréchet distance in the classifier's features; real train vs real test: "
+                     f"{metrics['frechet_distance_floor']:.3f}")
+    else:
+        lines.append("no Fréchet distance: the data set has no classifier (`python -m trainer classifier train`)")
     return "\n".join(lines)

@@ -17,22 +17,24 @@ import time
 import tensorflow as tf
 
 from trainer.config import TrainConfig
-from trainer.images import grid, save_png
+from trainer.images import save_png
 from trainer.rundir import RunDirectory, save_model
-from trainer.sampling import generate, grid_inputs
+from trainer.sampling import epoch_grid
 from trainer.state import TrainingState
 
 MEANS = ("d_loss", "g_loss", "d_real", "d_fake")  # TrainingState.means()
 SCALARS = (*MEANS, "seconds", "images_per_second")
 SCORES = ("label_accuracy", "frechet_distance", "diversity")
+COLOUR_SCORES = ("psnr", "ssim", "colourfulness", "frechet_distance")  # a colorizer's (trainer/metrics.py)
 
 
 class EpochRecorder:
     def __init__(self, config: TrainConfig, run: RunDirectory, state: TrainingState, iterations_per_epoch: int,
-                 evaluator=None, log=print, source: RunDirectory | None = None):
+                 evaluator=None, log=print, source: RunDirectory | None = None, dataset=None):
         """Writes into `run`; takes the history up from `source` (default: `run`), as the state
-        restores from it."""
+        restores from it. `dataset`: the training set, whose images a colorize run's grid shows."""
         self.config, self.run, self.state, self.evaluator, self.log = config, run, state, evaluator, log
+        self.dataset = dataset
         self.source = source or run
         self.iterations_per_epoch = iterations_per_epoch
         self.progress = Progress(iterations_per_epoch, log)
@@ -89,9 +91,9 @@ class EpochRecorder:
         self.progress.finish(record)
         if self.evaluator is not None and epoch % self.config.eval_every == 0:
             record.update(self._scores())
-            self.log("         " + "  ".join(f"{key} {record[key]}" for key in SCORES if key in record))
-        latent, labels, rows = grid_inputs(self.config)
-        picture = grid(generate(self.state.sampler, self.config, latent, labels), rows, 10)
+            self.log("         " + "  ".join(f"{key} {record[key]}" for key in dict.fromkeys(SCORES + COLOUR_SCORES)
+                                               if key in record))
+        picture = epoch_grid(self.state.sampler, self.config, self.dataset)
         save_png(self.run.sample_path(epoch), picture)
         self.history.append(record)
         self.run.write_history(self.history)
@@ -105,6 +107,8 @@ class EpochRecorder:
 
     def _scores(self) -> dict:
         metrics = self.evaluator(self.state.sampler)
+        if "psnr" in metrics:  # a colorizer's fidelity and colour
+            return {key: round(metrics[key], 4) for key in COLOUR_SCORES if key in metrics}
         scores = dict(frechet_distance=round(metrics["frechet_distance"], 4),
                       diversity=round(metrics["diversity_mean"], 4))
         if "label_accuracy" in metrics:

@@ -1,4 +1,5 @@
-"""Drawing samples from a generator: the fixed-noise grid of every epoch, and `trainer sample`.
+"""Drawing samples from a generator: the fixed-noise grid of every epoch, and `trainer sample`;
+and colouring grey images with a colorize run's generator.
 
 Noise is the pages' (web/js/sampling.js), so a seed draws the same images in a training run, on
 the command line, in the app and in the browser.
@@ -13,11 +14,13 @@ import numpy as np
 import tensorflow as tf
 
 from trainer.config import TrainConfig
-from trainer.images import to_unit_range
-from trainer.models import build_discriminator, build_generator, is_conditional
+from trainer.data import convert_channels
+from trainer.images import grid, to_unit_range
+from trainer.models import build_discriminator, build_generator, is_conditional, is_image_conditioned
 from trainer.rundir import RunDirectory, RunError
 
 GRID_COLUMNS = 10
+COLOURED_ROWS = 8  # training images in a colorize run's grid, a row of grey | generated | original each
 
 
 # mulberry32's step: its state after k draws is seed + k times this, modulo 2**32.
@@ -57,6 +60,30 @@ def grid_inputs(config: TrainConfig):
     latent = tf.tile(latent, (rows, 1))
     labels = np.repeat(np.arange(rows), GRID_COLUMNS) % num_classes
     return latent, tf.one_hot(labels, num_classes), rows
+
+
+def epoch_grid(generator, config: TrainConfig, dataset=None) -> np.ndarray:
+    """The picture every epoch leaves (uint8): the fixed-noise grid, or for an image-conditioned
+    family rows of grey | generated | original for a fixed set of `dataset`'s images (the
+    training set, chosen by the run's seed, so that a resumed run shows the same ones)."""
+    if not is_image_conditioned(config.model):
+        latent, labels, rows = grid_inputs(config)
+        return grid(generate(generator, config, latent, labels), rows, GRID_COLUMNS)
+    count = min(COLOURED_ROWS, len(dataset.images))
+    chosen = np.sort(np.random.default_rng(config.seed).choice(len(dataset.images), count, replace=False))
+    originals = dataset.images[chosen]
+    grey = convert_channels(originals, 1)
+    cells = [np.repeat(grey, 3, axis=-1) / 255.0, colorize(generator, config, grey), originals / 255.0]
+    return grid(np.stack(cells, axis=1).reshape(-1, *originals.shape[1:]), count, 3)
+
+
+def colorize(generator, config: TrainConfig, grey: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """Colour images in [0, 1], (N, H, W, 3), of uint8 grey images (N, H, W, 1) the size of the run's."""
+    images = []
+    for start in range(0, len(grey), batch):
+        coloured = generator(to_model_range(grey[start:start + batch], config.output_range), training=False)
+        images.append(to_unit_range(coloured, config.output_range))
+    return np.concatenate(images)
 
 
 def generate(generator, config: TrainConfig, latent, one_hot_labels, batch: int = 1000) -> np.ndarray:
@@ -124,6 +151,7 @@ def load_generator(run_dir: str | Path, epoch: int | None = None):
 def load_final_generator(run: RunDirectory):
     import keras
 
+    import trainer.models.colorize  # noqa: F401  (registers colorize's WithLuminance layer)
     import trainer.models.layers  # noqa: F401  (registers our layers, so that load_model knows them)
     try:
         return keras.models.load_model(run.generator_path, compile=False)

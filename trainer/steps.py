@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tensorflow as tf
 
+from trainer.augment import augment
 from trainer.config import LOSSES as LOSS_NAMES
 from trainer.config import TrainConfig
-from trainer.models import is_conditional
+from trainer.models import get_family, is_conditional, is_image_conditioned
 from trainer.sampling import to_model_range
 from trainer.state import TrainingState
 
@@ -109,6 +110,10 @@ class TrainSteps:
                  strategy: tf.distribute.Strategy):
         self.config, self.state, self.strategy = config, state, strategy
         self.conditional = is_conditional(config.model)
+        # An image-conditioned family (colorize) tells the steps how to make its condition from
+        # a real batch and what its generator's loss against the real batch is: `_paired_step`.
+        self.image_conditioned = is_image_conditioned(config.model)
+        self.family = get_family(config.model)
         self.num_classes = len(config.label_names)
         self.discriminator_loss, self.generator_loss = LOSSES[config.loss]
         self.replicas = strategy.num_replicas_in_sync
@@ -164,10 +169,19 @@ class TrainSteps:
         return (tf.slice(latent, tf.stack([start, 0]), [local_batch, self.config.latent_dim]),
                 tf.slice(labels, tf.reshape(start, [1]), [local_batch]))
 
-    def _inputs(self, first, labels):
+    def _inputs(self, first, condition):
+        """The discriminator's inputs, and a label family's generator's: `first` (images or noise)
+        and the condition (labels, or an image-conditioned family's grey image)."""
+        if self.image_conditioned:
+            return [first, condition]
         if not self.conditional:
             return [first]
-        return [first, tf.one_hot(labels, self.num_classes)]
+        return [first, tf.one_hot(condition, self.num_classes)]
+
+    def _generate(self, latent, condition):
+        if self.image_conditioned:  # no noise: the grey image alone
+            return self.state.generator(condition, training=True)
+        return self.state.generator(self._inputs(latent, condition), training=True)
 
     def _scaled(self, optimizer, loss):
         # Each replica's loss is its share of the global mean, so the gradients that the
@@ -179,16 +193,27 @@ class TrainSteps:
         gradients = tape.gradient(scaled_loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
 
+    def _real_indices(self, order, iteration, d_step, replica, local_batch):
+        """This replica's slice of the real batch of D step `d_step`: each D step sees the next
+        real batch, so an epoch is one pass of the discriminator."""
+        start = (iteration * self.config.d_steps + d_step) * self.config.batch_size + replica * local_batch
+        return tf.slice(order, tf.reshape(start, [1]), [local_batch])
+
     def _replica_step(self, order, iteration, step):
         """Gather this replica's slice of the data and noise, then update both networks."""
         context = tf.distribute.get_replica_context()
         replica = tf.cast(context.replica_id_in_sync_group, tf.int64)
         local_batch = self.config.batch_size // self.replicas
+        # --augment's draws: keyed by (seed, step) apart from the noise's (whose first key is the
+        # seed itself, below 2**32), a further key per use in this iteration (counted while the
+        # graph is traced), and the replica, each of which augments its own slice.
+        self._augment_seed = tf.stack([tf.cast(self.config.seed, tf.int64) + (1 << 33) * (1 + replica), step * 64])
+        self._augment_uses = 0
+        if self.image_conditioned:
+            return self._paired_step(order, iteration, step, replica, local_batch)
         real_batches, real_labels, d_latents, g_latents, g_labels = [], [], [], [], []
         for d_step in range(self.config.d_steps):
-            # Each D step sees the next real batch: an epoch is one pass of the discriminator.
-            start = (iteration * self.config.d_steps + d_step) * self.config.batch_size + replica * local_batch
-            indices = tf.slice(order, tf.reshape(start, [1]), [local_batch])
+            indices = self._real_indices(order, iteration, d_step, replica, local_batch)
             real_batches.append(to_model_range(tf.gather(self.images, indices), self.config.output_range))
             real_labels.append(tf.gather(self.labels, indices))
             d_latents.append(self._noise(step, d_step, local_batch, replica)[0])
@@ -202,9 +227,48 @@ class TrainSteps:
             g_labels.append(labels)
         return self._update(real_batches, real_labels, d_latents, g_latents, g_labels)
 
+    def _paired_step(self, order, iteration, step, replica, local_batch):
+        """An image-conditioned family's iteration: each D step's real batch, jittered, makes its
+        own condition (the family's `condition_of`: its grey image), and G step g learns to colour
+        the batch of D step g (modulo the D steps), the real one being its target."""
+        real_batches = []
+        for d_step in range(self.config.d_steps):
+            indices = self._real_indices(order, iteration, d_step, replica, local_batch)
+            real = to_model_range(tf.gather(self.images, indices), self.config.output_range)
+            real_batches.append(self._jittered(real, step, d_step, local_batch, replica))
+        conditions = [self.family.condition_of(real) for real in real_batches]
+        chosen = [g_step % self.config.d_steps for g_step in range(self.config.g_steps)]
+        return self._update(real_batches, conditions, [None] * len(real_batches), [None] * len(chosen),
+                            [conditions[d_step] for d_step in chosen], [real_batches[d_step] for d_step in chosen])
+
+    def _jittered(self, images, step, salt, local_batch, replica):
+        """pix2pix's random jitter: the batch scaled up by the family's JITTER, each image cropped
+        back to its size at a random place and mirrored left to right half the time. Drawn for the
+        global batch, keyed by (seed, step) as the noise is, each replica taking its slice. A resize
+        and two gathers, since tf.image's random crop takes one window for the whole batch."""
+        size = images.shape[1]
+        larger = round(size * self.family.JITTER)
+        global_batch = self.config.batch_size
+        seed = tf.stack([tf.cast(self.config.seed, tf.int64), step * 64 + salt])
+        corners = tf.random.stateless_uniform((global_batch, 2), seed=seed, maxval=larger - size + 1, dtype=tf.int32,
+                                              alg=RANDOM)
+        mirrored = tf.random.stateless_uniform((global_batch, 1), seed=seed + 1, alg=RANDOM) < 0.5
+        start = replica * local_batch
+        corners = tf.slice(corners, tf.stack([start, 0]), [local_batch, 2])
+        mirrored = tf.slice(mirrored, tf.stack([start, 0]), [local_batch, 1])
+        rows = corners[:, :1] + tf.range(size)
+        columns = corners[:, 1:] + tf.range(size)
+        columns = tf.where(mirrored, tf.reverse(columns, [1]), columns)
+        scaled = tf.image.resize(images, (larger, larger))
+        return tf.gather(tf.gather(scaled, rows, axis=1, batch_dims=1), columns, axis=2, batch_dims=1)
+
     def _discriminate(self, images, labels):
         """D's real-or-fake logits, and the weighted class losses for `labels` of its AC-GAN head
-        and of its twin head (0 for a head the run does not have)."""
+        and of its twin head (0 for a head the run does not have). (`labels`: an image-conditioned
+        family's grey images, which it has no class head for.)"""
+        if self.config.augment:  # DiffAugment: every image D sees, real or fake, in G's steps too
+            self._augment_uses += 1
+            images = augment(images, self.config.augment, self._augment_seed + [0, self._augment_uses])
         outputs = self.state.discriminator(self._inputs(images, labels), training=True)
         if not self.config.class_loss_weight:
             return tf.cast(outputs, tf.float32), 0.0, 0.0
@@ -217,13 +281,15 @@ class TrainSteps:
         twin_loss = class_loss(heads[1]) if self.config.twin_class_head else 0.0
         return tf.cast(logits, tf.float32), class_loss(heads[0]), twin_loss
 
-    def _update(self, real_batches, real_labels, d_latents, g_latents, g_labels):
-        """The D steps, then the G steps, on tensors only: the part XLA may compile."""
+    def _update(self, real_batches, real_labels, d_latents, g_latents, g_labels, g_targets=None):
+        """The D steps, then the G steps, on tensors only: the part XLA may compile. (An image-
+        conditioned family's "labels" are its grey images, and `g_targets` the real images that
+        its G steps' paired loss compares with.)"""
         state = self.state
         d_loss = d_real = d_fake = g_loss = tf.constant(0.0)
         for real, labels, latent in zip(real_batches, real_labels, d_latents):
             with tf.GradientTape() as tape:
-                fake = state.generator(self._inputs(latent, labels), training=True)
+                fake = self._generate(latent, labels)
                 # The class head learns from real images only; the twin head, if any, from fakes only.
                 real_logits, class_loss, _ = self._discriminate(real, labels)
                 fake_logits, _, twin_loss = self._discriminate(fake, labels)
@@ -233,15 +299,20 @@ class TrainSteps:
             d_loss += loss
             d_real += tf.reduce_mean(tf.sigmoid(real_logits))
             d_fake += tf.reduce_mean(tf.sigmoid(fake_logits))
-        for latent, labels in zip(g_latents, g_labels):
+        for latent, labels, target in zip(g_latents, g_labels, g_targets or [None] * len(g_labels)):
             with tf.GradientTape() as tape:
-                fake = state.generator(self._inputs(latent, labels), training=True)
+                fake = self._generate(latent, labels)
                 fake_logits, class_loss, twin_loss = self._discriminate(fake, labels)
+                adversarial = self.generator_loss(fake_logits)
+                if self.config.adversarial_weight not in (None, 1):  # colorize; 0: its L1-only baseline
+                    adversarial *= self.config.adversarial_weight
                 # TAC-GAN (Gong et al. 2019): minus the twin's loss cancels the class loss's reward
                 # for fakes far from other classes, so G matches each class's real spread.
-                loss = self.generator_loss(fake_logits) + class_loss - twin_loss
+                loss = adversarial + class_loss - twin_loss
                 if self.config.mode_seeking_weight:
                     loss += self.config.mode_seeking_weight * mode_seeking_loss(fake, latent)
+                if self.config.l1_weight:  # pix2pix: the distance to the true image keeps the colours right
+                    loss += self.config.l1_weight * self.family.paired_loss(fake, target)
                 scaled_loss = self._scaled(state.g_optimizer, loss)
             self._apply(state.g_optimizer, state.generator, tape, scaled_loss)
             g_loss += loss

@@ -65,7 +65,8 @@ class GANTrainer:
         self.state = TrainingState(config, run, strategy, source)
         self.steps = TrainSteps(config, self.state, dataset, strategy)
         self.iterations_per_epoch = self.steps.iterations_per_epoch
-        self.recorder = EpochRecorder(config, run, self.state, self.iterations_per_epoch, evaluator, log, source)
+        self.recorder = EpochRecorder(config, run, self.state, self.iterations_per_epoch, evaluator, log, source,
+                                      dataset)
 
     @property
     def epoch(self) -> int:

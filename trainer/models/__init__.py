@@ -27,6 +27,14 @@ norms' scales and offsets.
 Every model takes its inputs by name: `latent` and `label` for the generator, `image` and
 `label` for the discriminator. `label` is a one-hot float vector rather than an index so that a
 user can feed a mixture of two labels and morph between them.
+
+An image-conditioned family (`Family.image_conditioned`, colorize) is conditioned on an image made
+from each real one instead: its generator takes only `grey` (no noise, no label), its
+discriminator `image` and `grey`, and its module also defines `condition_of(images)` (the grey
+image of a batch of real ones), `paired_loss(fake, real)` (the generator's loss against the true
+image, weighted by "l1_weight") and `JITTER` (how far its real images are scaled before a random
+crop), which the training steps read; and optionally `check_data(dataset)`, a ValueError for a data
+set it cannot learn from.
 """
 
 from __future__ import annotations
@@ -39,9 +47,18 @@ from trainer.config import ADDED_LATER
 # Options only some families have. Families without one accept only the value at which it
 # changes nothing: for the first three, the one that older runs, written before it existed, are
 # read with.
-FAMILY_OPTIONS = ("class_loss_weight", "generator_width", "discriminator_width", "twin_class_head",
-                  "classifier_features", "class_batch_norm")
-NEUTRAL_VALUES = {**ADDED_LATER, "twin_class_head": False}
+LABEL_FAMILY_OPTIONS = ("class_loss_weight", "generator_width", "discriminator_width", "twin_class_head",
+                        "classifier_features", "class_batch_norm")
+PAIRED_OPTIONS = ("l1_weight", "adversarial_weight")  # an image-conditioned family's loss terms
+FAMILY_OPTIONS = LABEL_FAMILY_OPTIONS + PAIRED_OPTIONS
+NEUTRAL_VALUES = {**ADDED_LATER, "twin_class_head": False, "l1_weight": 0.0, "adversarial_weight": 1.0}
+# What an image-conditioned family refuses: each option, the value that means "none", and why.
+NO_NOISE = "its generator takes a grey image and no noise"
+UNPAIRED_OPTIONS = {"latent_dim": (None, NO_NOISE), "mode_seeking_weight": (0.0, NO_NOISE),
+                    "augment": ("", "it jitters each (grey, colour) pair as one, as pix2pix did, where DiffAugment "
+                                    "would move the colour image away from its grey one")}
+# The built-in data sets without colour, which a family that learns colour refuses by name.
+GREY_DATASETS = ("mnist", "fashion_mnist")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,14 +71,17 @@ class Family:
     conditional: bool  # whether both networks take the label
     description: str  # one line for --help and the app's start form
     options: tuple[str, ...] = ()  # the FAMILY_OPTIONS it takes
+    image_conditioned: bool = False  # whether the generator colours a grey image rather than drawing from noise
 
 
 FAMILIES = {family.name: family for family in (
-    Family("cdcgan", "cdcgan", True, "default: fast conditional conv GAN for CPU and browser", FAMILY_OPTIONS),
+    Family("cdcgan", "cdcgan", True, "default: fast conditional conv GAN for CPU and browser", LABEL_FAMILY_OPTIONS),
     Family("cgan", "cgan", True, "MLP conditional GAN of the SJTU report (Dense 128, batch 150)"),
     Family("cdcgan-sony", "cdcgan_sony", True, "conditional DCGAN of the Sony thesis (Tables 5.1, 5.2)"),
     Family("dcgan", "dcgan", False, "unconditional RGB DCGAN of the Sony thesis (Tables 5.3, 5.4)"),
     Family("gan", "gan", False, "unconditional MLP GAN (Goodfellow et al. 2014 style)"),
+    Family("colorize", "colorize", False, "colorizes grey images: pix2pix U-Net and PatchGAN, adversarial + L1 loss",
+           PAIRED_OPTIONS, image_conditioned=True),
 )}
 
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
@@ -83,14 +103,40 @@ def is_conditional(name: str) -> bool:
     return FAMILIES[name].conditional
 
 
+def is_image_conditioned(name: str) -> bool:
+    check_family_name(name)
+    return FAMILIES[name].image_conditioned
+
+
 def check_family_options(config) -> None:
-    """A ValueError naming the first option that `config.model` does not have. No TensorFlow."""
+    """A ValueError naming the first option that `config.model` does not have, or (for a family
+    that learns colour) a built-in data set without colour. No TensorFlow."""
     check_family_name(config.model)
     for name in FAMILY_OPTIONS:
         if getattr(config, name) not in (None, NEUTRAL_VALUES[name]) and name not in FAMILIES[config.model].options:
             having = [family.name for family in FAMILIES.values() if name in family.options]
             raise ValueError(f"--{name.replace('_', '-')} is not an option of {config.model} "
                              f"(it is of: {', '.join(having)})")
+    if not FAMILIES[config.model].image_conditioned:
+        return
+    for name, (none, why) in UNPAIRED_OPTIONS.items():
+        if getattr(config, name) not in (None, none):
+            raise ValueError(f"--{name.replace('_', '-')} is not an option of {config.model}: {why}")
+    if config.dataset in GREY_DATASETS or config.channels == 1:
+        what = f"--channels {config.channels}" if config.channels == 1 else config.dataset
+        raise ValueError(f"{what} has no colour, and {config.model} learns colour from colour images: choose "
+                         f"emoji or folder:PATH of colour images")
+    if config.l1_weight == 0 and config.adversarial_weight == 0:
+        raise ValueError("--l1-weight 0 and --adversarial-weight 0 leave the generator nothing to learn")
+
+
+def check_training_data(model: str, dataset) -> None:
+    """A ValueError for a loaded data set the family cannot train on: images of a size it cannot
+    build networks for, or (for colorize) images without colour."""
+    check_data = getattr(get_family(model), "check_data", None)
+    if check_data is not None:
+        check_data(dataset)
+    check_image_shape(model, dataset.image_shape)
 
 
 def build_generator(config):
