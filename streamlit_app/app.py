@@ -1,4 +1,4 @@
-"""Ganvas's app: manage runs, watch training live, generate per label, judge with the classifier.
+"""Ganvas's app: manage runs, watch training live, generate per label, colorize photos, judge.
 
     streamlit run streamlit_app/app.py --server.address 127.0.0.1
 
@@ -19,6 +19,7 @@ pages = [
     st.Page("runs_page.py", title="Runs", icon=":material/list:", default=True),
     st.Page("training_page.py", title="Training", icon=":material/monitoring:", url_path="training"),
     st.Page("generate_page.py", title="Generate", icon=":material/grid_view:", url_path="generate"),
+    st.Page("colorize_page.py", title="Colorize", icon=":material/palette:", url_path="colorize"),
     st.Page("classifier_page.py", title="Classifier", icon=":material/fact_check:", url_path="classifier"),
 ]
 st.navigation(pages).run()

@@ -2,7 +2,9 @@
 
 Reads classifiers/<dataset>-lenet/info.json and the run's metrics.json (`trainer eval`) and
 tstr.json (`trainer tstr`); the buttons run those commands as background processes, so this
-page never loads TensorFlow itself.
+page never loads TensorFlow itself. A colorize run has no labels to judge: its metrics.json
+compares its colours with the true ones, beside the grey image's and a baseline run's, and the
+LeNet gives only its Fréchet distance.
 """
 
 import shlex
@@ -26,6 +28,7 @@ config = run_files.load_config(path)
 if config is None or not config.label_names:
     st.warning("This run's config.json is missing, unreadable or from before training started.")
     st.stop()
+colorizer = common.is_colorizer(config.model)
 
 
 def classifier_section() -> bool:
@@ -39,7 +42,9 @@ def classifier_section() -> bool:
         if directory != classifier_dir(config.dataset, "lenet", root):  # a judge for another size than the data's
             command += ["--image-size", str(size)]
         # Quoted, as the command is pasted into a shell and a folder's path may hold spaces.
-        st.info(f"No classifier for {config.dataset} in `{directory}` yet; train one with `{shlex.join(command)}`.")
+        needed = " Only the Fréchet distance needs it: the other scores compare with the true colours."
+        st.info(f"No classifier for {config.dataset} in `{directory}` yet; train one with `{shlex.join(command)}`."
+                + (needed if colorizer else ""))
         return False
     left, right = st.columns([1, 2])
     left.metric("Test accuracy", common.figure(info["test_accuracy"], ".2%"))
@@ -148,7 +153,8 @@ def scored_samples(container, epoch):
         picture = RunDirectory(path).sample_path(epoch).read_bytes()
     except FileNotFoundError:  # an older run's, or removed since
         return
-    container.markdown(f"**Its samples at epoch {epoch}** (fixed noise, as on the Training page)")
+    drawn = "the same training images" if colorizer else "fixed noise"
+    container.markdown(f"**Its samples at epoch {epoch}** ({drawn}, as on the Training page)")
     container.image(picture, caption=common.grid_rows(config), width="stretch", output_format="PNG")
 
 
@@ -203,5 +209,72 @@ def synthetic_section():
         st.line_chart(curves, x_label="epoch", y_label="accuracy")
 
 
-verdict_section(classifier_section())
-synthetic_section()
+def colour_section(have_classifier: bool):
+    """A colorizer's scores from `trainer eval` on the test images: PSNR, SSIM, colourfulness and
+    (with a classifier) the Fréchet distance, beside the same figures of its baselines."""
+    st.subheader(f"{name} against the true colours")
+    left, right = st.columns(2)
+    count = left.number_input("Test images to score", min_value=1, max_value=50000, value=10000, step=1000,
+                              help="as `trainer eval --n`: at most the data set's test images")
+    baselines = baseline_runs()
+    baseline = right.selectbox("Baseline run", [None, *baselines], format_func=lambda item: item or "none",
+                               index=1 if baselines else 0,
+                               help="as `trainer eval --baseline-run`: another colorize run of the same images, "
+                                    "best the L1-only one (`--adversarial-weight 0`)")
+    arguments = ["--n", int(count)]
+    if baseline:
+        arguments += ["--baseline-run", run_files.run_path(root, baseline)]
+    job_panel("eval", "Score the generator now", arguments)
+    metrics = read_json(path / "metrics.json", default=None)
+    if not isinstance(metrics, dict) or "psnr" not in metrics:
+        st.info("Not scored yet: press the button.")
+        return
+    columns = st.columns(4)
+    columns[0].metric("PSNR", f"{common.figure(metrics['psnr'], '.2f')} dB", help="against the true colours")
+    columns[1].metric("SSIM", common.figure(metrics.get("ssim"), ".3f"), help="against the true colours")
+    columns[2].metric("Colourfulness", common.figure(metrics.get("colourfulness"), ".2f"),
+                      help="Hasler & Süsstrunk's colourfulness, as a fraction of the real images' (1: as colourful)")
+    if "frechet_distance" in metrics:
+        columns[3].metric("Fréchet distance", common.figure(metrics["frechet_distance"], ".2f"),
+                          help="in the classifier's feature space; the floor is real training vs real test images")
+        columns[3].caption(f"floor {common.figure(metrics.get('frechet_distance_floor'), '.2f')}")
+    elif not have_classifier:
+        columns[3].caption("No Fréchet distance: there is no classifier (above).")
+    st.caption(f"epoch {metrics.get('epoch', '?')}, {metrics.get('n', '?')} test images, whose colourfulness is "
+               f"{common.figure(metrics.get('real_colourfulness'), '.1f')} (Hasler & Süsstrunk's M)")
+    st.markdown("**Beside its baselines**: the grey image itself, and the baseline run chosen when it was scored")
+    st.dataframe(score_table(metrics), column_config={
+        "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
+        "SSIM": st.column_config.NumberColumn(format="%.3f"),
+        "colourfulness": st.column_config.NumberColumn(format="%.3f"),
+        "Fréchet distance": st.column_config.NumberColumn(format="%.2f")})
+    scored_samples(st.columns(2)[0], run_files.number(metrics.get("epoch")))
+
+
+def baseline_runs() -> list[str]:
+    """The other colorize runs that colour the same images (data set and size), L1-only first."""
+    candidates = []
+    for row in run_files.list_runs(root):
+        other = run_files.load_config(root / row["name"]) if row["name"] != name else None
+        if other and common.is_colorizer(other.model) and (other.dataset, other.image_shape) == (
+                config.dataset, config.image_shape):
+            candidates.append((other.adversarial_weight != 0, row["name"]))
+    return [candidate for _, candidate in sorted(candidates)]
+
+
+def score_table(metrics: dict) -> pd.DataFrame:
+    """The run's scores and its baselines', a row each (a figure a row lacks is left empty)."""
+    columns = {"psnr": "PSNR (dB)", "ssim": "SSIM", "colourfulness": "colourfulness",
+               "frechet_distance": "Fréchet distance"}
+    baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
+    rows = {"this run": metrics, **{title: row for title, row in baselines.items() if isinstance(row, dict)}}
+    table = pd.DataFrame([{label: run_files.number(row.get(key)) for key, label in columns.items()}
+                          for row in rows.values()], index=pd.Index(list(rows), name="colorizer"))
+    return table.dropna(axis="columns", how="all")
+
+
+if colorizer:  # no labels: no label accuracy, and no synthetic training set to learn them from
+    colour_section(classifier_section())
+else:
+    verdict_section(classifier_section())
+    synthetic_section()

@@ -1,7 +1,7 @@
 """What every page shares: the run picker, ages, and the one cached generator loader.
 
-TensorFlow is imported only inside `cached_generator`, so the pages that only read files
-(Runs, Training, Classifier) never load it.
+TensorFlow is imported only inside `cached_generator` and `pick_generator`, so the pages that
+only read files (Runs, Training, Classifier) never load it.
 """
 
 from __future__ import annotations
@@ -46,10 +46,19 @@ def label_rows(labels) -> str:
     return "Rows, top to bottom: " + " · ".join(map(str, labels))
 
 
+def is_colorizer(model) -> bool:
+    """Whether runs of this family colour grey photos (`--model colorize`) rather than draw from
+    noise: they have no labels to sample, and their own page, Colorize."""
+    family = FAMILIES.get(model)
+    return family is not None and family.image_conditioned
+
+
 def grid_rows(config) -> str:
-    """What the rows of a run's fixed-noise grid show (`trainer.sampling.grid_inputs`): a label
-    each, or for an unconditional model ten draws of noise."""
+    """What the rows of a run's grid show (`trainer.sampling.grid_inputs`): a label each, for an
+    unconditional model ten draws of noise, for a colorizer a training image each."""
     family = FAMILIES.get(config.model) if config else None
+    if family is not None and family.image_conditioned:
+        return "Each row is a training image: grey | generated | original."
     if family is None or not config.label_names:
         return "One row per label."
     if not family.conditional:
@@ -57,15 +66,21 @@ def grid_rows(config) -> str:
     return label_rows(config.label_names)
 
 
-def pick_run(rows: list[dict], label: str = "Run") -> str | None:
+def pick_run(rows: list[dict], label: str = "Run", unlisted: dict[str, str] | None = None,
+             none_yet: str | None = None) -> str | None:
     """A select box of runs that every page shares: the choice lives in the session and in the
-    URL (`?run=NAME`), so a link opens a page on a run."""
+    URL (`?run=NAME`), so a link opens a page on a run. `unlisted`: runs this page leaves out on
+    purpose, with why (said instead of "cannot be shown"); `none_yet`: what to say when no run is
+    offered."""
     names = [row["name"] for row in rows]
-    if not names:
-        st.info("There are no runs yet. Start one on the Runs page, or from a terminal with "
-                "`python -m trainer train`.")
-        return None
     wanted = st.session_state.get("run") or st.query_params.get("run")
+    if wanted in (unlisted or {}):
+        st.info(f"{wanted} is not listed on this page: {unlisted[wanted]}.")
+        wanted = None
+    if not names:
+        st.info(none_yet or "There are no runs yet. Start one on the Runs page, or from a terminal with "
+                            "`python -m trainer train`.")
+        return None
     if wanted and wanted not in names:
         st.warning(f"The run {wanted} cannot be shown on this page (no such run, or its config.json is "
                    f"missing or unreadable); showing {names[0]}.")
@@ -104,3 +119,34 @@ def cached_generator(path: str, epoch: int | None, stamp: float):
     from trainer.sampling import load_generator
 
     return load_generator(path, epoch)
+
+
+def pick_generator(path: Path):
+    """(generator, config, epoch) of the run's final generator or one of its kept checkpoints, as
+    the user picks in a select box (`epoch` None for the final one); stops the page, saying why,
+    when there is none or it cannot be loaded. Loads TensorFlow."""
+    start_tensorflow()
+    import tensorflow as tf
+
+    from trainer.rundir import RunDirectory
+    from trainer.sampling import checkpoint_epochs
+
+    run = RunDirectory(path)
+    try:
+        epochs = sorted(checkpoint_epochs(run), reverse=True)
+    except (OSError, ValueError, tf.errors.OpError):
+        epochs = []
+    choices = (["final"] if run.generator_path.exists() else []) + epochs
+    if not choices:
+        st.info("This run has no generator yet: one appears when its first epoch ends.")
+        st.stop()
+    choice = st.selectbox("Generator", choices, format_func=lambda item: "final generator" if item == "final"
+                          else f"checkpoint of epoch {item}")
+    epoch = None if choice == "final" else choice
+    stamped = run.generator_path if epoch is None else run.checkpoints_dir / "checkpoint"
+    try:
+        generator, config = cached_generator(str(path), epoch, stamped.stat().st_mtime)
+    except (RunError, OSError, ValueError, tf.errors.OpError) as error:
+        st.error(f"Cannot load this generator: {error}")
+        st.stop()
+    return generator, config, epoch

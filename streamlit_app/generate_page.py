@@ -1,7 +1,8 @@
 """Generate: samples per label from any kept epoch, and morphs between two labels or two seeds.
 
 Noise comes from `trainer.sampling.latent_noise`, so a seed here gives the same images as
-`python -m trainer sample --seed` and the page's `?seed=`.
+`python -m trainer sample --seed` and the page's `?seed=`. A colorize run draws nothing from
+noise: the page sends it to the Colorize page.
 """
 
 import io
@@ -11,41 +12,29 @@ import streamlit as st
 
 from streamlit_app import common
 from streamlit_app import runs as run_files
-from trainer import start_tensorflow
-from trainer.rundir import RunDirectory, RunError
 
 st.title("Generate")
 name = common.pick_run([row for row in run_files.list_runs(run_files.runs_dir()) if row["model"] != "?"])
 path = common.open_run(name) if name else None
 if path is None:
     st.stop()
+# Read from config.json before TensorFlow loads: a colorizer has no noise or labels to sample.
+config = run_files.load_config(path)
+if config is not None and common.is_colorizer(config.model):
+    st.info(f"{name} is a {config.model} run: it colours grey photos rather than drawing from noise, "
+            f"so there is nothing to sample here. Give it a photo on the Colorize page.")
+    st.page_link("colorize_page.py", label=f"Colorize a photo with {name}", icon=":material/palette:")
+    st.stop()
 
-start_tensorflow()  # after the picker: the page answers before TensorFlow loads
+# TensorFlow loads only now, after the run picker: the page answers before it is ready.
+generator, config, epoch = common.pick_generator(path)
 import tensorflow as tf  # noqa: E402
 
 from trainer.config import MAX_SEED  # noqa: E402
 from trainer.images import grid, png_bytes  # noqa: E402
 from trainer.models import is_conditional  # noqa: E402
-from trainer.sampling import checkpoint_epochs, generate, latent_noise, parse_label  # noqa: E402
+from trainer.sampling import generate, latent_noise, parse_label  # noqa: E402
 
-run = RunDirectory(path)
-try:
-    epochs = sorted(checkpoint_epochs(run), reverse=True)
-except (OSError, ValueError, tf.errors.OpError):
-    epochs = []
-choices = (["final"] if run.generator_path.exists() else []) + epochs
-if not choices:
-    st.info("This run has no generator yet: one appears when its first epoch ends.")
-    st.stop()
-choice = st.selectbox("Generator", choices, format_func=lambda item: "final generator" if item == "final"
-                      else f"checkpoint of epoch {item}")
-epoch = None if choice == "final" else choice
-stamped = run.generator_path if epoch is None else run.checkpoints_dir / "checkpoint"
-try:
-    generator, config = common.cached_generator(str(path), epoch, stamped.stat().st_mtime)
-except (RunError, OSError, ValueError, tf.errors.OpError) as error:
-    st.error(f"Cannot load this generator: {error}")
-    st.stop()
 conditional = is_conditional(config.model)
 # Downloads from different checkpoints get different names.
 stem_prefix = name if epoch is None else f"{name}-epoch{epoch}"

@@ -17,6 +17,9 @@ from trainer.rundir import RunDirectory
 
 SAMPLE_NAME = re.compile(r"epoch_(\d+)\.png")
 CURVES = ("d_loss", "g_loss", "d_real", "d_fake")
+# What `--eval-every` adds to the history: the classifier's verdict, or a colorizer's scores
+# against the true colours (trainer/metrics.py).
+EVALUATED = ("label_accuracy", "frechet_distance", "psnr", "ssim", "colourfulness")
 # The x axes: epochs start at 1; iterations at 0, so that the first epoch is drawn whole.
 BY_EPOCH = dict(field="epoch", title="epoch", zero=False)
 BY_STEP = dict(field="step", title="iteration (dashed: where each epoch ended)", zero=True)
@@ -139,14 +142,15 @@ def charts(history, steps):
         chart(left, columns=["images_per_second"], title="**Images per second**", height=240, **curves)
     elif "seconds" in frame:
         chart(left, frame, ["seconds"], "**Seconds per epoch**", height=240)
-    evaluated = [key for key in ("label_accuracy", "frechet_distance") if key in frame]
+    evaluated = [key for key in EVALUATED if key in frame]
     if evaluated:
-        right.markdown("**Classifier's verdict** (with `--eval-every`)")
+        right.markdown("**Scores** (with `--eval-every`)")
         for key in evaluated:
             chart(right, frame, [key], "", height=200)
     else:
-        right.caption("Label accuracy and Fréchet distance appear here when the run trains with "
-                      "`--eval-every K`; `trainer eval` scores the final generator (Classifier page).")
+        right.caption("Scores (label accuracy and Fréchet distance; a colorizer's PSNR, SSIM and colourfulness) "
+                      "appear here when the run trains with `--eval-every K`; `trainer eval` scores the final "
+                      "generator (Classifier page).")
 
 
 def samples(path, name, config):
@@ -162,7 +166,9 @@ def samples(path, name, config):
     st.session_state[latest_key] = epochs[-1]
     left, right = st.columns([2, 1])
     with right:
-        st.markdown("**Samples**: fixed noise, the same in each column")
+        colorizer = config is not None and common.is_colorizer(config.model)
+        st.markdown("**Samples**: the same training images each epoch" if colorizer
+                    else "**Samples**: fixed noise, the same in each column")
         st.caption(common.grid_rows(config))
         epoch = epochs[0]
         if len(epochs) > 1:

@@ -2,7 +2,7 @@
 // whether the classifier agrees. Every failure ends in the error panel, never a blank canvas.
 // The controls are disabled while a draw runs, so what the grid, the verdict, the URL and the
 // selects show always belongs to one model, one label and one seed.
-import { PageError, loadGraphModel, loadIndex, loadManifest } from "./models.js";
+import { PageError, isColorizer, loadGraphModel, loadIndex, loadManifest } from "./models.js";
 import { readBundle } from "./bundle.js";
 import { classify, generate, labelRows, latentNoise } from "./sampling.js";
 import { drawGrid } from "./draw.js";
@@ -215,12 +215,33 @@ async function run(action) {
   }
 }
 
+/**
+ * The message for a URL that asks this page for a colorizer.
+ * @param {{name: string, dataset: string}} colorizer its entry in models/index.json
+ * @param {Array<{name: string}>} samplers the models this page offers instead
+ * @returns {string}
+ */
+function notASampler(colorizer, samplers) {
+  const instead = samplers.length ? `; choose one of: ${samplers.map((model) => model.name).join(", ")}` : "";
+  return `model "${colorizer.name}" colorizes photos (trained on ${colorizer.dataset}) and is not a sampler: ` +
+    `it colours a grey photo rather than drawing from noise and labels${instead}`;
+}
+
 async function start() {
   const params = new URLSearchParams(location.search);
-  const models = await loadIndex();
+  const listed = await loadIndex();
+  // A colorizer's one input is a grey photo, not noise and a label: it is left out of the list
+  // rather than offered and failing when chosen.
+  const models = listed.filter((model) => !isColorizer(model));
   const options = models.map((model) => new Option(`${model.name} (${model.dataset})`, model.name));
   $("model").replaceChildren(...options);
   $("model").value = ""; // until one loads: choosing any model then loads it
+  const colorizer = listed.find((model) => model.name === params.get("model") && isColorizer(model));
+  if (colorizer) throw new PageError(notASampler(colorizer, models));
+  if (models.length === 0) {
+    throw new PageError("models/index.json lists only colorizers, which colour photos: export a model that draws " +
+      "samples (any other --model) with `python -m export`");
+  }
   const preferred = PREFERRED_MODELS.find((name) => models.some((model) => model.name === name));
   const name = params.get("model") ?? preferred ?? models[0].name;
   if (!models.some((model) => model.name === name)) {

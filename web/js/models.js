@@ -43,6 +43,16 @@ export async function loadIndex() {
   return index.models;
 }
 
+/**
+ * Whether a model of the list colours grey photos (`--model colorize`, exported with one input,
+ * `grey`) rather than drawing samples from noise and labels: the sampler has nothing to give it.
+ * @param {{model: string}} entry a model as models/index.json lists it
+ * @returns {boolean}
+ */
+export function isColorizer(entry) {
+  return entry.model === "colorize";
+}
+
 export async function loadManifest(name) {
   const manifest = await fetchJson(new URL(`${encodeURIComponent(name)}/manifest.json`, MODELS), `model ${name}`);
   // A model is known by its folder (as index.json lists it), even a copied or renamed one.
