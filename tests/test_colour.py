@@ -195,3 +195,20 @@ def test_augmented_runs_resume_exactly_and_a_wrong_policy_is_refused(tmp_path, c
     assert RunDirectory(plain).history()[0]["d_loss"] != first[0]["d_loss"]  # the option does something
     train(tmp_path, *options[:-1], "colour", "--epochs", "1", run_name="bad", expect=2)
     assert "--augment must be a comma-separated list of color, translation, cutout, not colour" in capsys.readouterr().err
+
+
+def test_resume_sweeps_what_a_training_killed_mid_write_left_but_not_others_files(tmp_path):
+    from trainer.rundir import RunDirectory
+
+    options = ("--dataset", "mnist", "--limit-per-class", "10", "--batch-size", "50", "--model", "cgan")
+    run = train(tmp_path, *options, "--epochs", "1")
+    # What a kill -9 leaves in the middle of atomic_write or save_model, and a file of `trainer
+    # eval`'s, which may be writing beside a training and is not the training's to remove.
+    left = [run / "samples" / ".epoch_0002.png.x1y2.tmp", run / ".history.jsonl.abc.tmp", run / ".generator.keras"]
+    for path in left:
+        path.write_bytes(b"half")
+    others = run / ".metrics.json.q9.tmp"
+    others.write_bytes(b"half")
+    train(tmp_path, "--resume", "--epochs", "2")
+    assert not any(path.exists() for path in left) and others.exists()
+    assert [record["epoch"] for record in RunDirectory(run).history()] == [1, 2]

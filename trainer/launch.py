@@ -209,6 +209,7 @@ def run(plan: Plan, log=print) -> None:
     config = plan.config
     directory = plan.run if plan.chief else RunDirectory(tempfile.mkdtemp(prefix=f"ganvas-{config.run_name}-worker-"))
     directory.lock()
+    directory.sweep_temporaries()
     ours = False  # whether a failure is this run's to record: not before its config.json is (re)written
     trainer = None
     # Ctrl-C or SIGTERM before the training loop takes the signals over (the models being built,

@@ -212,6 +212,18 @@ class RunDirectory:
             holder = f"process {pid}" if isinstance(pid, int) else "another process"
             raise RunError(f"{self.path} is being trained by {holder}; stop it first")
 
+    # What only the training, which holds the lock, writes half-way: atomic_write's temporaries
+    # of its own files and save_model's of the generator. A `kill -9` mid-write leaves one behind.
+    TRAINING_TEMPORARIES = ("samples/.epoch_*.tmp", ".config.json.*.tmp", ".history.jsonl.*.tmp",
+                            ".steps.jsonl.*.tmp", ".status.json.*.tmp", ".generator.keras")
+
+    def sweep_temporaries(self) -> list[Path]:
+        """Remove what a training killed mid-write left; call with the lock held."""
+        swept = [path for pattern in self.TRAINING_TEMPORARIES for path in self.path.glob(pattern)]
+        for path in swept:
+            path.unlink(missing_ok=True)
+        return swept
+
     def unlock(self) -> None:
         if self._lock_file is not None:
             self._lock_file.close()
