@@ -77,3 +77,4 @@ def test_time_to_quality_measures_the_recipes_the_main_job_and_the_shipped_model
 
     assert " ".join(RECIPES["mnist"]) in training("main.sh", "mnist")
     assert " ".join(RECIPES["fashion_mnist"]) in training("models.sh", "fashion_mnist")
+    assert " ".join(RECIPES["emoji"]) in training("models.sh", "emoji")

@@ -69,6 +69,21 @@ def test_page_loads_without_errors_and_every_label_draws(chromium):
         assert page.problems == []
 
 
+def test_the_shipped_emoji_model_draws_in_colour_with_its_group_names(chromium):
+    manifest = json.loads((WEB / "models" / "emoji" / "manifest.json").read_text())
+    assert manifest["quantization"] == "uint8" and manifest["image_shape"] == [32, 32, 3]
+    generator_bytes = sum(file["bytes"] for file in manifest["generator"]["weights"].values())
+    assert generator_bytes + (WEB / "models" / "emoji" / "generator" / "model.json").stat().st_size <= 1_000_000
+    with serve(WEB) as url:
+        page = open_page(chromium, url, "?model=emoji&label=7")
+        assert page.evaluate("window.ganvas.error") is None and page.problems == []
+        names = page.evaluate("Array.from(document.querySelectorAll('#labels button'), (b) => b.textContent.trim())")
+        assert names == manifest["label_names"] and "People & Body" in names
+        images = samples(page).reshape(-1, 32, 32, 3)
+        assert np.abs(images[..., 0] - images[..., 2]).mean() > 0.02  # colour, not grey
+        assert page.evaluate("window.ganvas.agreement") >= 0.5  # the shipped LeNet names most as asked
+
+
 def test_a_seed_draws_the_same_images_on_the_page_and_with_trainer_sample(chromium, tmp_path):
     from export.tfjs import export_run
     from trainer.__main__ import main
@@ -233,3 +248,56 @@ def test_an_unconditional_model_draws_without_labels_and_mnist_opens_first(chrom
         shutil.copytree(shapes_site / "models" / "mnist", demo)
         update_index(shapes_site / "models")  # a copied folder is listed, and loaded, by its own name
         assert reopen() == "mnist-demo" and "model=mnist-demo&" in page.url
+
+
+def colorizer_site(root, samplers=("mnist",)):
+    """A copy of web/ listing `samplers` and "colours", a colorize export (it sorts first). The
+    colorizer is its manifest alone, as `python -m export` writes one for a colorize run: the page
+    must not fetch any of it, so it needs no weights."""
+    from export.model_index import update_index
+
+    site = root / "web"
+    shutil.copytree(WEB, site, ignore=shutil.ignore_patterns("node_modules", "models"))
+    for name in samplers:
+        shutil.copytree(WEB / "models" / name, site / "models" / name)
+    (site / "models" / "colours").mkdir(parents=True)
+    (site / "models" / "colours" / "manifest.json").write_text(json.dumps(dict(
+        name="colours", dataset="emoji", model="colorize", run="emoji-colour", epoch=1, conditional=False,
+        label_names=["image"], latent_dim=None, image_shape=[32, 32, 3], channels=3, output_range=[-1.0, 1.0],
+        quantization="uint8", inputs=["grey"], bytes=600000,
+        generator=dict(path="generator/model.json", weights={}))))
+    update_index(site / "models", log=lambda *_: None)
+    listed = json.loads((site / "models" / "index.json").read_text())["models"]
+    assert [(entry["name"], entry["model"]) for entry in listed][0] == ("colours", "colorize")
+    return site
+
+
+def test_a_colorizer_in_the_list_is_not_offered_as_a_sampler(chromium, tmp_path):
+    with serve(colorizer_site(tmp_path)) as url:
+        page = open_page(chromium, url)
+        fetched = []
+        page.on("request", lambda request: fetched.append(request.url))
+        assert page.evaluate("window.ganvas.error") is None and page.problems == []
+        options = page.evaluate("Array.from(document.querySelectorAll('#model option'), (option) => option.value)")
+        assert options == ["mnist"] and page.evaluate("window.ganvas.manifest.name") == "mnist"
+        assert samples(page).shape == (20 * 28 * 28,)
+        # Asked for by name, it is explained, not loaded.
+        page.goto(f"{url}/?model=colours&seed=3")
+        page.wait_for_function("window.ganvas && window.ganvas.started", timeout=60000)
+        error = page.inner_text("#error")
+        assert page.is_visible("#error") and 'model "colours" colorizes photos' in error, error
+        assert "is not a sampler" in error and "choose one of: mnist" in error
+        assert page.inner_text("#about") == "No model is loaded." and page.input_value("#model") == ""
+        assert not [address for address in fetched if "/models/colours/" in address], fetched
+        assert page.problems == []
+        # Choosing a sampler then works as after any other error.
+        page.select_option("#model", "mnist")
+        page.wait_for_function("window.ganvas.manifest && window.ganvas.manifest.name === 'mnist' && !window.ganvas.busy")
+        assert page.evaluate("window.ganvas.error") is None
+
+
+def test_a_list_of_colorizers_only_says_there_is_nothing_to_sample(chromium, tmp_path):
+    with serve(colorizer_site(tmp_path, samplers=())) as url:
+        page = open_page(chromium, url)
+        assert "lists only colorizers" in page.inner_text("#error") and page.problems == []
+        assert page.evaluate("document.querySelectorAll('#model option').length") == 0
