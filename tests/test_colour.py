@@ -212,3 +212,11 @@ def test_resume_sweeps_what_a_training_killed_mid_write_left_but_not_others_file
     train(tmp_path, "--resume", "--epochs", "2")
     assert not any(path.exists() for path in left) and others.exists()
     assert [record["epoch"] for record in RunDirectory(run).history()] == [1, 2]
+
+
+def test_the_page_calls_a_data_set_unbalanced_by_the_cli_s_rule():
+    import re
+
+    source = (ROOT / "web" / "js" / "train" / "training.js").read_text()
+    (ratio,) = re.findall(r"const UNBALANCED_RATIO = ([\d.]+);", source)
+    assert float(ratio) == data.UNBALANCED_RATIO
