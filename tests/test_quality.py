@@ -110,7 +110,12 @@ def test_eval_errors(classifiers, runs_dir, tmp_path):
     assert "no finished epoch yet: it failed (loss is NaN); train it again with --overwrite" in result.stderr
     path = train(runs_dir, "--dataset", "mnist", "--limit-per-class", "10", "--batch-size", "50",
                  "--model", "gan", "--epochs", "1", "--image-size", "32")
+    # A 32-pixel run has a judge of its own size, apart from the 28-pixel one.
     result = run_cli("eval", "--run", path, "--classifiers-dir", classifiers)
+    assert result.returncode == 2 and "mnist-32px-lenet" in result.stderr and "--image-size 32" in result.stderr
+    # One of another size put there by hand is refused by its shape.
+    shutil.copytree(classifiers / "mnist-lenet", tmp_path / "judges" / "mnist-32px-lenet")
+    result = run_cli("eval", "--run", path, "--classifiers-dir", tmp_path / "judges")
     assert result.returncode == 2 and "[28, 28, 1] images" in result.stderr
     result = run_cli("eval", "--run", path, "--classifiers-dir", tmp_path / "none")
     assert result.returncode == 2 and "classifier train --dataset mnist" in result.stderr

@@ -301,3 +301,38 @@ def test_a_list_of_colorizers_only_says_there_is_nothing_to_sample(chromium, tmp
         page = open_page(chromium, url)
         assert "lists only colorizers" in page.inner_text("#error") and page.problems == []
         assert page.evaluate("document.querySelectorAll('#model option').length") == 0
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("delete manifest.label_names", "its manifest has no label_names"),
+    ("generator.modelTopology.config.layers[2].class_name = 'NoSuchLayer'", "its generator does not load or run"),
+    ("manifest.image_shape = [20, 20, 1]", "it draws 28x28x1, its manifest says 20x20x1"),
+])
+def test_a_broken_model_file_is_named_in_one_line_and_the_model_in_use_stays(chromium, tmp_path, damage, message):
+    with serve(WEB) as url:
+        page = open_page(chromium, url, "?model=mnist&label=3")
+        # A file in the right format, broken inside: a small generator saved as train.html saves one.
+        text = page.evaluate("""async (damage) => {
+          const { modelArtifacts, writeBundle } = await import("./js/bundle.js");
+          const latent = tf.input({ shape: [4], name: "latent" }), label = tf.input({ shape: [10], name: "label" });
+          const joined = tf.layers.concatenate().apply([latent, label]);
+          const image = tf.layers.reshape({ targetShape: [28, 28, 1] }).apply(tf.layers.dense({ units: 784 }).apply(joined));
+          const model = tf.model({ inputs: [latent, label], outputs: image });
+          const manifest = { name: "broken", dataset: "mnist", model: "cgan", conditional: true, latent_dim: 4,
+            image_shape: [28, 28, 1], output_range: [-1, 1], label_names: [..."0123456789"] };
+          const bundle = JSON.parse(await writeBundle(manifest, await modelArtifacts(model)));
+          const generator = bundle.generator;
+          eval(damage.replace(/^(delete )?(manifest|generator)/, "$1bundle.$2"));
+          return JSON.stringify(bundle);
+        }""", damage)
+        path = tmp_path / "broken.ganvas.json"
+        path.write_text(text)
+        page.set_input_files("#open-file", str(path))
+        page.wait_for_function("window.ganvas.error !== null && !window.ganvas.busy")
+        error = page.inner_text("#error")
+        assert "broken.ganvas.json is damaged" in error and message in error and "\n" not in error.strip(), error
+        assert page.evaluate("window.ganvas.manifest.name") == "mnist" and page.input_value("#model") == "mnist"
+        drawn = page.evaluate("window.ganvas.drawn")
+        page.click("#generate")
+        page.wait_for_function(f"window.ganvas.drawn > {drawn}")
+        assert page.evaluate("window.ganvas.agreement") >= 0.7
