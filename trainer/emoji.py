@@ -19,6 +19,7 @@ and the test images are emoji the classifier has never seen in any colour.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -127,8 +128,9 @@ def cache_paths(directory: Path) -> tuple[Path, Path]:
     return directory / CACHE_FILE, directory / MANIFEST_FILE
 
 
-def cache_problem(directory: Path) -> str | None:
-    """Why the cache in `directory` cannot be used, or None when it is whole and current."""
+def cache_problem(directory: Path, content: bytes | None = None) -> str | None:
+    """Why the cache in `directory` (whose bytes are `content` when already read) cannot be used,
+    or None when it is whole and current."""
     cache, manifest_path = cache_paths(directory)
     if not cache.is_file() or not manifest_path.is_file():
         return f"{cache} has not been drawn yet"
@@ -140,7 +142,7 @@ def cache_problem(directory: Path) -> str | None:
         return f"{manifest_path} is damaged"
     if not current:
         return f"{cache} was drawn by another version of Ganvas or from other sources"
-    if hashlib.sha256(cache.read_bytes()).hexdigest() != recorded:
+    if hashlib.sha256(cache.read_bytes() if content is None else content).hexdigest() != recorded:
         return f"{cache} is damaged (its SHA-256 is not the one recorded in {manifest_path.name})"
     return None
 
@@ -157,6 +159,7 @@ def render_cache(directory: Path, log=print) -> None:
     with tempfile.NamedTemporaryFile(dir=directory, prefix=".emoji-", suffix=".npz", delete=False) as file:
         np.savez_compressed(file, **arrays)
     staged = Path(file.name)
+    staged.chmod(0o644)  # a cache for every user of the machine, as the other data sets' files are
     cache_bytes = staged.read_bytes()
     os.replace(staged, cache)
     # Last: the manifest vouches for the cache, so a cache without it is drawn again.
@@ -168,12 +171,14 @@ def render_cache(directory: Path, log=print) -> None:
 def load(directory: Path, split: str, image_size: int | None) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images (N, S, S, 3) of the split at the stored size nearest above `image_size` (the
     caller resizes to other sizes), and int32 labels."""
-    problem = cache_problem(directory)
+    cache = cache_paths(directory)[0]
+    content = cache.read_bytes() if cache.is_file() else None  # read once: checked, then parsed
+    problem = cache_problem(directory, content)
     if problem is not None:
         raise EmojiError(f"{problem}; run `python -m trainer data fetch --dataset emoji` (the set-up, "
                          f"`bash scripts/setup.sh`, runs it)")
     wanted = image_size or DEFAULT_SIZE
     stored = min((size for size in SIZES if size >= wanted), default=max(SIZES))
-    with np.load(cache_paths(directory)[0]) as arrays:
+    with np.load(io.BytesIO(content)) as arrays:
         chosen = arrays["test"] == (split == "test")
         return arrays[f"images_{stored}"][chosen], arrays["labels"][chosen]
