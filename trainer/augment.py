@@ -2,7 +2,7 @@
 
 On a few thousand images the discriminator soon knows every real one by heart; it then tells
 fakes apart by that memory rather than by what makes an image right, and the generator, chasing
-it, drops modes (emoji's diversity stalled at 0.84 of the real images'). Showing D every image,
+it, drops modes (docs/recipes.md, "Emoji in ten minutes"). Showing D every image,
 real and fake alike, randomly recoloured, shifted and with a square cut out makes memorising
 useless; and since the changes are differentiable, G learns through them, so it is never pushed
 to draw the changes themselves (which augmenting the real images alone would do).
