@@ -27,6 +27,11 @@ $py -m export --run mnist-demo --name mnist-demo
 host=${GANVAS_HOST:-127.0.0.1}
 port=${GANVAS_PORT:-8000}
 app_port=${GANVAS_APP_PORT:-8501}
+# Shared, the app is read-only to anyone without this token (streamlit_app/access.py).
+case $host in
+  127.*|localhost|::1|'[::1]') shared= ;;
+  *) shared=1; export GANVAS_TOKEN=${GANVAS_TOKEN:-$($py -c 'import secrets; print(secrets.token_urlsafe(16))')} ;;
+esac
 $py -m streamlit run streamlit_app/app.py --server.address "$host" --server.port "$app_port" >/dev/null 2>&1 &
 app=$!
 trap 'kill $app 2>/dev/null' EXIT
@@ -34,6 +39,10 @@ printf '\nThe run is in runs/mnist-demo (samples/, history.jsonl, metrics.json).
 printf 'The app (runs, live training, generate, classifier): http://%s:%s/\n' "$host" "$app_port"
 printf 'The page (draw digits in your browser): http://%s:%s/?model=mnist-demo\n' "$host" "$port"
 printf 'Train a GAN in your browser and watch it learn: http://%s:%s/train.html\n' "$host" "$port"
+if [ -n "$shared" ]; then
+  printf 'Shared: the app is read-only until a visitor enters the token %s in its sidebar.\n' "$GANVAS_TOKEN"
+  printf 'Folders to train on: inside GANVAS_DATA_ROOT (%s).\n' "${GANVAS_DATA_ROOT:-not set, so none}"
+fi
 printf 'Ctrl-C stops both.\n'
 # The isolation headers let the pages run TF.js's WASM backend on more than one thread.
 $py web/tools/serve.py --port "$port" --bind "$host" --directory web

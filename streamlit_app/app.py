@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamlit as st  # noqa: E402
 
+from streamlit_app import access  # noqa: E402
+
 st.set_page_config(page_title="Ganvas", page_icon="🎨", layout="wide")
 pages = [
     st.Page("runs_page.py", title="Runs", icon=":material/list:", default=True),
@@ -22,4 +24,6 @@ pages = [
     st.Page("colorize_page.py", title="Colorize", icon=":material/palette:", url_path="colorize"),
     st.Page("classifier_page.py", title="Classifier", icon=":material/fact_check:", url_path="classifier"),
 ]
-st.navigation(pages).run()
+navigation = st.navigation(pages)
+access.sidebar()  # on a shared app, the token's input, on every page
+navigation.run()

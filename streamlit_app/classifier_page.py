@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from streamlit_app import common
+from streamlit_app import access, common
 from streamlit_app import runs as run_files
 from trainer.models import FAMILIES
 from trainer.rundir import RunDirectory, RunError, classifier_dir, read_json
@@ -29,6 +29,7 @@ if config is None or not config.label_names:
     st.warning("This run's config.json is missing, unreadable or from before training started.")
     st.stop()
 colorizer = common.is_colorizer(config.model)
+may_act = access.notice()  # read-only for others on a shared app
 
 
 def classifier_section() -> bool:
@@ -91,8 +92,9 @@ def job_panel(job: str, button: str, arguments: list[str], problem: str | None =
 
     if problem:
         st.warning(problem)
-    if st.button(button, disabled=state["state"] == "running" or bool(problem), key=f"start-{job}"):
+    if st.button(button, disabled=not may_act or state["state"] == "running" or bool(problem), key=f"start-{job}"):
         try:
+            access.require()
             run_files.start_job(root, name, job, arguments)
         except RunError as error:
             st.error(str(error))

@@ -4,7 +4,7 @@ import datetime
 
 import streamlit as st
 
-from streamlit_app import common
+from streamlit_app import access, common
 from streamlit_app import runs as run_files
 from trainer.config import RANGES, TrainConfig, choices
 from trainer.data import BUILTIN_DATASETS
@@ -16,6 +16,7 @@ st.title("Runs")
 st.caption(f"Run directories in `{root}`")
 if "flash" in st.session_state:
     st.success(st.session_state.pop("flash"))
+may_act = access.notice()  # read-only for others on a shared app
 
 
 def table(rows):
@@ -34,12 +35,14 @@ def actions(rows):
     state = run_files.run_state(path)
     common.show_state(state)
     live = state["state"] in common.LIVE_STATES
+    locked = not may_act
     stop_column, resume_column, delete_column = st.columns(3)
     try:
         starting = state["state"] == "starting"
-        if stop_column.button("Stop", disabled=not live or starting, icon=":material/stop:",
+        if stop_column.button("Stop", disabled=locked or not live or starting, icon=":material/stop:",
                               help="a run still starting can be stopped once it is running (a few seconds)"
                               if starting else "save a checkpoint now and mark the run stopped"):
+            access.require()
             run_files.stop_training(root, name)
             st.toast(f"Stopping {name}: it saves a checkpoint first")
         done = run_files.finished_epochs(path)
@@ -47,13 +50,16 @@ def actions(rows):
         more = resume_column.number_input("Train until epoch", min_value=max(done, 1), value=max(int(epochs), done, 1),
                                           disabled=live, key=f"resume-epochs-{name}",
                                           help=f"counts all epochs, the {done} already trained included")
-        if resume_column.button("Resume", disabled=live, icon=":material/play_arrow:"):
+        if resume_column.button("Resume", disabled=locked or live, icon=":material/play_arrow:"):
+            access.require()
             run_files.resume_training(root, name, more)
             st.toast(f"Resuming {name}")
             st.rerun()
-        confirm = delete_column.checkbox(f"Yes, delete {name} and all its files", disabled=live,
+        confirm = delete_column.checkbox(f"Yes, delete {name} and all its files", disabled=locked or live,
                                          key=f"confirm-{name}")
-        if delete_column.button("Delete", disabled=live or not confirm, icon=":material/delete:", type="primary"):
+        if delete_column.button("Delete", disabled=locked or live or not confirm, icon=":material/delete:",
+                                type="primary"):
+            access.require()
             run_files.delete_run(root, name)
             st.session_state.pop("run", None)
             st.query_params.pop("run", None)  # or the next run warns that the deleted run cannot be shown
@@ -117,11 +123,20 @@ def start_form(existing):
             rest = [field for field in fields if not field.metadata["basic"]]
             options.update({field.name: option_input(more[index % 3], field) for index, field in enumerate(rest)})
         name = st.text_input("Run name (empty: DATASET-MODEL-N)")
-        if not st.form_submit_button("Start training", type="primary", icon=":material/rocket_launch:"):
+        if not st.form_submit_button("Start training", type="primary", icon=":material/rocket_launch:",
+                                     disabled=not may_act):
             return
-    options["dataset"] = f"folder:{folder.strip()}" if dataset == "folder" else dataset
     if dataset == "folder" and not folder.strip():
         st.error("Name the image folder for the folder data set.")
+        return
+    try:
+        access.require()
+        # Shared, the paths typed here must lie in the owner's data root.
+        options["dataset"] = f"folder:{access.confine(folder.strip())}" if dataset == "folder" else dataset
+        if options.get("data_dir"):
+            options["data_dir"] = access.confine(options["data_dir"], "data directory")
+    except RunError as error:
+        st.error(str(error))
         return
     if not name:
         stem = default_run_stem(options["dataset"])
