@@ -4,7 +4,7 @@ import { drawGrid } from "../draw.js";
 import { drawChart } from "./charts.js";
 import { FAMILIES } from "./networks.js";
 import { defaultOptions } from "./training.js";
-import { saved } from "./store.js";
+import { hideDamaged, saveFile, setUpOffers, showDamaged } from "./offers.js";
 import { folderState, loadOwnImages, setUpOwnImages } from "./own-images.js";
 
 const $ = (id) => document.getElementById(id);
@@ -129,24 +129,23 @@ const HANDLERS = {
     Object.assign(state, { backend, threads });
     status();
   },
-  saved: ({ savedAt, counts }) => {
+  saved: ({ key, savedAt, counts }) => {
     state.saved = { savedAt, counts };
-    $("notice").textContent = `Saved in this browser at step ${counts.g}; reloading the page offers to continue it.`;
+    const replaced = state.damaged?.key === key ? ", in place of the damaged save" : "";
+    if (replaced) hideDamaged();
+    $("notice").textContent = `Saved in this browser at step ${counts.g}${replaced}; reloading the page offers to continue it.`;
   },
   download: ({ text, fileName }) => {
-    const link = document.createElement("a");
-    link.download = fileName;
-    link.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    saveFile(text, fileName);
     $("notice").textContent = `Downloaded ${fileName}: open it in the sampler with "Open a model file".`;
   },
   notice: ({ message }) => {
     $("notice").textContent = message;
   },
-  error: ({ message }) => {
+  error: ({ message, damaged }) => {
     state.starting = false;
-    showError(message);
+    if (damaged) showDamaged(damaged, message);
+    else showError(message);
   },
   options: ({ options }) => showOptions(options),
   memory: ({ tensors }) => {
@@ -211,19 +210,16 @@ function showDataset() {
   $("own-images").hidden = $("dataset").value !== "folder";
 }
 
-async function offerSaved() {
-  let records = [];
-  try {
-    records = await saved.list();
-  } catch (error) {
-    $("notice").textContent = `Saved trainings cannot be read: ${error.message}`;
+// The damaged training's data set and model in the controls, where the controls have them.
+function chooseTraining(key) {
+  const [dataset, model] = [key.slice(0, key.lastIndexOf("/")), key.slice(key.lastIndexOf("/") + 1)];
+  if (Object.hasOwn(FAMILIES, model) && model !== $("model").value) {
+    $("model").value = model;
+    showModel();
+    showOptions(defaultOptions(model));
   }
-  if (!records.length) return;
-  const newest = records.sort((a, b) => b.savedAt.localeCompare(a.savedAt))[0];
-  state.offered = newest.key;
-  $("saved-text").textContent = `A saved training in this browser: ${newest.options.model} on ${newest.options.dataset}, ` +
-    `${newest.counts.g} G steps, saved ${new Date(newest.savedAt).toLocaleString()}.`;
-  $("saved-offer").hidden = false;
+  if ([...$("dataset").options].some((option) => option.value === dataset)) $("dataset").value = dataset;
+  showDataset();
 }
 
 function setUp() {
@@ -259,13 +255,8 @@ function setUp() {
   $("g-step").addEventListener("click", () => send({ type: "step", kind: "g" }));
   $("save").addEventListener("click", () => send({ type: "save" }));
   $("download").addEventListener("click", () => send({ type: "download" }));
-  $("continue").addEventListener("click", () => start(state.offered));
-  $("discard").addEventListener("click", async () => {
-    await saved.remove(state.offered);
-    $("saved-offer").hidden = true;
-  });
   setButtons();
-  offerSaved().then(() => { state.started = true; });
+  setUpOffers({ state, start, chooseTraining, showError }).then(() => { state.started = true; });
 }
 
 setUp();

@@ -2,12 +2,13 @@
 // both optimizers' moments, the step counts, the data position, the curves), kept in the
 // browser's IndexedDB under its data set and model, so a reloaded page can continue it. A training
 // on your own images keeps the decoded images too: the page cannot read your folder again alone.
+// Each save carries a checksum of its weights; saved.js checks a record whole before it is used.
 import { modelArtifacts } from "../bundle.js";
 import { Training } from "./training.js";
+import { DamagedSave, FORMAT, modelProblem, savedProblem, weightChecksum } from "./saved.js";
 
 const DATABASE = "ganvas";
 const STORE = "trainings";
-const VERSION = 1;
 
 export function trainingKey(options) {
   return `${options.dataset}/${options.model}`;
@@ -75,17 +76,28 @@ export async function snapshot(training, { withData = false } = {}) {
   // A training gone to NaN is not saved over the last good one.
   const finite = new Float32Array(generator.weightData).every(Number.isFinite) && discriminator.every(({ data }) => data.every(Number.isFinite));
   if (!finite) throw new Error("the networks' weights are not finite, so they are not saved: the training saved before is kept");
-  return {
-    key: trainingKey(training.options), version: VERSION, savedAt: new Date().toISOString(),
+  const record = {
+    key: trainingKey(training.options), version: FORMAT, savedAt: new Date().toISOString(),
     options: training.options, counts: { ...training.counts }, position: training.position, curves: training.curves,
     generator, discriminator, optimizers: { d: dOptimizer, g: gOptimizer },
     ...(withData ? { data: packData(training.data) } : {}),
   };
+  return { ...record, checksum: weightChecksum(record) };
 }
 
+/**
+ * The training a record keeps, on `data`; a DamagedSave (nothing built, the record untouched)
+ * when the record is damaged or does not fit the networks its options build.
+ */
 export async function restore(record, data) {
-  if (record.version !== VERSION) throw new Error(`the saved training ${record.key} was written by another version of this page`);
+  const problem = savedProblem(record);
+  if (problem) throw new DamagedSave(record, problem);
   const training = new Training(record.options, data);
+  const misfit = modelProblem(record, training);
+  if (misfit) {
+    training.dispose();
+    throw new DamagedSave(record, misfit);
+  }
   const weights = tf.io.decodeWeights(record.generator.weightData, record.generator.weightSpecs);
   // The layers are named anew in every page, so the weights are matched by their order.
   training.generator.setWeights(record.generator.weightSpecs.map((spec) => weights[spec.name]));

@@ -7,6 +7,7 @@ import { loadDataset } from "./data.js";
 import { FAMILIES } from "./networks.js";
 import { Training, describeBalance } from "./training.js";
 import { dataFromRecord, restore, saved, snapshot } from "./store.js";
+import { DamagedSave, savedProblem } from "./saved.js";
 
 const VENDOR = new URL("../../vendor/", import.meta.url);
 const SLICE_MS = 100; // steps run between two looks at the message queue
@@ -89,6 +90,9 @@ async function start({ options, backend, restoreKey, data }) {
   await loadTensorFlow();
   const record = restoreKey ? await saved.get(restoreKey) : null;
   if (restoreKey && !record) throw new Error(`no saved training ${restoreKey} in this browser`);
+  // Checked before its options or images are used; restore checks it against the networks too.
+  const problem = record && savedProblem(record);
+  if (problem) throw new DamagedSave(record, problem);
   const trainingOptions = record ? record.options : options;
   checkBackend(trainingOptions.model, backend);
   await useBackend(backend);
@@ -258,7 +262,8 @@ const COMMANDS = {
 
 function fail(error) {
   state.running = false;
-  post({ type: "error", message: error.message ?? String(error) });
+  // `damaged`: the key of a saved training that cannot be continued, for the page to offer its record.
+  post({ type: "error", message: error.message ?? String(error), damaged: error instanceof DamagedSave ? error.key : null });
   post({ type: "state", running: false });
 }
 
