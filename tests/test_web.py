@@ -287,6 +287,7 @@ def test_a_colorizer_in_the_list_is_not_offered_as_a_sampler(chromium, tmp_path)
         error = page.inner_text("#error")
         assert page.is_visible("#error") and 'model "colours" colorizes photos' in error, error
         assert "is not a sampler" in error and "choose one of: mnist" in error
+        assert page.get_attribute("#error a", "href") == "colorize.html?model=colours"  # the page that uses it
         assert page.inner_text("#about") == "No model is loaded." and page.input_value("#model") == ""
         assert not [address for address in fetched if "/models/colours/" in address], fetched
         assert page.problems == []

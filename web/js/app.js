@@ -21,6 +21,10 @@ function showError(error) {
   console.warn(error);
   state.error = error.message;
   $("error").textContent = error.message;
+  if (error.link) { // a page that can do what was asked (a colorizer: colorize.html)
+    const link = Object.assign(document.createElement("a"), { href: error.link, textContent: `open ${error.link}` });
+    $("error").append(" → ", link);
+  }
   $("error").hidden = false;
   // The header would otherwise say "Loading…" for good when the first model fails.
   if (!state.manifest) $("about").textContent = "No model is loaded.";
@@ -216,15 +220,16 @@ async function run(action) {
 }
 
 /**
- * The message for a URL that asks this page for a colorizer.
+ * The message for a URL that asks this page for a colorizer; the error carries a link to
+ * colorize.html, the page that uses one.
  * @param {{name: string, dataset: string}} colorizer its entry in models/index.json
  * @param {Array<{name: string}>} samplers the models this page offers instead
  * @returns {string}
  */
 function notASampler(colorizer, samplers) {
-  const instead = samplers.length ? `; choose one of: ${samplers.map((model) => model.name).join(", ")}` : "";
+  const instead = samplers.length ? `, or choose one of: ${samplers.map((model) => model.name).join(", ")}` : "";
   return `model "${colorizer.name}" colorizes photos (trained on ${colorizer.dataset}) and is not a sampler: ` +
-    `it colours a grey photo rather than drawing from noise and labels${instead}`;
+    `it colours a grey photo rather than drawing from noise and labels; colorize.html colours photos with it${instead}`;
 }
 
 async function start() {
@@ -237,7 +242,10 @@ async function start() {
   $("model").replaceChildren(...options);
   $("model").value = ""; // until one loads: choosing any model then loads it
   const colorizer = listed.find((model) => model.name === params.get("model") && isColorizer(model));
-  if (colorizer) throw new PageError(notASampler(colorizer, models));
+  if (colorizer) {
+    throw Object.assign(new PageError(notASampler(colorizer, models)),
+      { link: `colorize.html?model=${encodeURIComponent(colorizer.name)}` });
+  }
   if (models.length === 0) {
     throw new PageError("models/index.json lists only colorizers, which colour photos: export a model that draws " +
       "samples (any other --model) with `python -m export`");

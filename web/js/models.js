@@ -35,8 +35,15 @@ async function fetchJson(url, what) {
   }
 }
 
-export async function loadIndex() {
+/**
+ * The models that models/index.json lists.
+ * @param {{allowEmpty?: boolean}} options allowEmpty: an empty list is returned, not refused (the
+ *   colorize page says how to make a colorizer instead)
+ * @returns {Promise<Array<{name: string, dataset: string, model: string}>>}
+ */
+export async function loadIndex({ allowEmpty = false } = {}) {
   const index = await fetchJson(new URL("index.json", MODELS), "model list");
+  if (allowEmpty && Array.isArray(index.models)) return index.models;
   if (!Array.isArray(index.models) || index.models.length === 0) {
     throw new PageError("models/index.json lists no models: export one with `python -m export`");
   }
