@@ -220,13 +220,12 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
     metrics = next((report for report in reports if report and report.get("epoch") == epoch), None)
     models_dir = Path(web_dir) / "models"
     models_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        classifier = Classifier.for_run(config, classifiers_dir)
-    except RunError as missing:
-        classifier = None
-        log(f"warning: {missing}; exporting without a classifier")
-    if is_image_conditioned(config.model):  # a colorizer's page shows no label verdicts
-        classifier = None
+    classifier = None
+    if not is_image_conditioned(config.model):  # a colorizer's page shows no label verdicts
+        try:
+            classifier = Classifier.for_run(config, classifiers_dir)
+        except RunError as missing:
+            log(f"warning: {missing}; exporting without a classifier")
     recover(models_dir, log)
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(name), dir=models_dir))
     staging.chmod(0o755)  # served to browsers: readable by the web server's user

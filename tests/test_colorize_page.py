@@ -230,3 +230,21 @@ def test_without_a_colorizer_the_page_says_how_to_make_one(chromium, tmp_path):
 def test_the_other_pages_link_here():
     for page in ("index.html", "train.html"):
         assert 'href="colorize.html"' in (WEB / page).read_text(), page
+
+
+def test_the_shipped_emoji_colorizer_colours_an_emoji_on_wasm(chromium):
+    """web/models/emoji-colour (scripts/models.sh) loads in the page as shipped, stays small, and
+    puts colour on a grey emoji at the emoji's size."""
+    model = WEB / "models" / "emoji-colour"
+    manifest = json.loads((model / "manifest.json").read_text())
+    assert manifest["model"] == "colorize" and manifest["image_shape"] == [64, 64, 3]
+    assert sum(path.stat().st_size for path in (model / "generator").iterdir()) <= 2_000_000
+    with serve(WEB) as url:
+        page = open_page(chromium, url, "?model=emoji-colour")
+        assert page.evaluate("window.ganvasColorize.error") is None, page.evaluate("window.ganvasColorize.error")
+        page.fill("#emoji-index", "7")
+        act(page, lambda page: page.click("#emoji"))
+        colorized, original = canvas_pixels(page, "colorized"), canvas_pixels(page, "original")
+        assert colorized.shape == original.shape and colorized.shape[2] == 3
+        assert np.abs(colorized[..., 0] - colorized[..., 2]).mean() > 1  # colour, not grey
+        assert page.evaluate("tf.getBackend()") == "wasm" and page.problems == []
