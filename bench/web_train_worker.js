@@ -1,6 +1,7 @@
 // The yardsticks for web/train.html's speed, run in a Web Worker as the page trains: the plain
-// TF.js loop of issue 26 (layers models, optimizer.minimize for D then G) and the floor the
-// backend's matrix products set for one step of the SJTU MLP CGAN.
+// TF.js loop of issue 26 (layers models, optimizer.minimize for D then G), the floor the
+// backend's matrix products set for one step of the SJTU MLP CGAN, and the floor the
+// convolutions set for one step of cdcgan-small.
 const VENDOR = new URL("../web/vendor/", import.meta.url);
 const BATCH = 150;
 
@@ -76,7 +77,68 @@ async function matmulFloor(repeats = 50) {
   return { milliseconds, megaflops: flops / 1e6, gigaflopsPerSecond: flops / milliseconds / 1e6 };
 }
 
-self.onmessage = async ({ data: { backend, steps, threadsPerCore } }) => {
+// Every convolution of one cdcgan-small iteration on MNIST (batch 64; D sees 128 images in its own
+// step), as [x shape, filter shape, stride] with the kernels it needs: "f" the forward pass, "w" the
+// filter's gradient, "x" the input's gradient. D step: G forward, D forward, D's filter gradients
+// and the gradient into D's second convolution. G step: G forward, D forward, every gradient
+// except D's filters'.
+const CONVS = [
+  // G's two upsamplings with their convolutions, each as one convolution at the lower resolution
+  // with four outputs per channel (ops.js's upsampleConv)
+  [[64, 7, 7, 32], [3, 3, 32, 64], 1, "ffwx"], [[64, 14, 14, 16], [3, 3, 16, 4], 1, "ffwx"],
+  [[128, 28, 28, 1], [3, 3, 1, 16], 2, "fw"], [[64, 28, 28, 1], [3, 3, 1, 16], 2, "fx"], // D's first: D step, G step
+  [[128, 14, 14, 16], [3, 3, 16, 32], 2, "fwx"], [[64, 14, 14, 16], [3, 3, 16, 32], 2, "fx"], // D's second
+];
+
+async function timed(run, repeats) {
+  for (let index = 0; index < 3; index += 1) tf.dispose(run());
+  let best = Infinity;
+  for (let round = 0; round < 3; round += 1) {
+    const started = performance.now();
+    let result;
+    for (let index = 0; index < repeats; index += 1) {
+      tf.dispose(result);
+      result = run();
+    }
+    await result.data();
+    tf.dispose(result);
+    best = Math.min(best, (performance.now() - started) / repeats);
+  }
+  return best;
+}
+
+// The convolutions of a cdcgan-small iteration timed alone at their shapes, the best of three
+// rounds: forward passes, and the gradients through the kernels the backend has (on WASM those
+// of web/js/train/wasm-conv-grads.js, and TF.js's own Conv2DBackpropInput beside them).
+async function convFloor(repeats = tf.getBackend() === "wasm" ? 10 : 2) {
+  const kernels = { forward: 0, filterGradient: 0, inputGradient: 0, nativeInputGradient: 0 };
+  let flops = 0;
+  for (const [xShape, filterShape, stride, uses] of CONVS) {
+    const x = tf.randomNormal(xShape);
+    const filter = tf.randomNormal(filterShape);
+    const dy = tf.randomNormal(tf.conv2d(x, filter, stride, "same").shape);
+    const attrs = { strides: stride, pad: "same", dataFormat: "NHWC", dimRoundingMode: undefined };
+    const perCall = {
+      f: () => tf.conv2d(x, filter, stride, "same"),
+      w: () => tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, { ...attrs, filterShape }),
+      x: () => tf.engine().runKernel("Conv2DBackpropInput", { dy, filter }, { ...attrs, inputShape: xShape }),
+    };
+    const names = { f: "forward", w: "filterGradient", x: "inputGradient" };
+    const macs = dy.size * filterShape[0] * filterShape[1] * filterShape[2];
+    for (const use of uses) {
+      kernels[names[use]] += await timed(perCall[use], repeats);
+      flops += 2 * macs;
+      if (use === "x" && tf.getKernel("NativeConv2DBackpropInput", tf.getBackend())) {
+        kernels.nativeInputGradient += await timed(() => tf.engine().runKernel("NativeConv2DBackpropInput", { dy, filter }, { ...attrs, inputShape: xShape }), repeats);
+      }
+    }
+    tf.dispose([x, filter, dy]);
+  }
+  const milliseconds = kernels.forward + kernels.filterGradient + kernels.inputGradient;
+  return { milliseconds, kernels, megaflops: flops / 1e6, gigaflopsPerSecond: flops / milliseconds / 1e6 };
+}
+
+self.onmessage = async ({ data: { backend, steps, threadsPerCore, floor = "matmul" } }) => {
   try {
     // As the training page does it (web/js/train/worker.js): twice the cores, so TF.js's WASM
     // backend, which takes half of hardwareConcurrency, uses one thread per core.
@@ -85,11 +147,15 @@ self.onmessage = async ({ data: { backend, steps, threadsPerCore } }) => {
     await import(new URL("tf-backend-wasm.min.js", VENDOR));
     tf.wasm.setWasmPaths(VENDOR.href);
     if (threadsPerCore) tf.wasm.setThreadsCount(threadsPerCore);
+    // TF.js's own input gradient, kept before the page's replaces it, to time them side by side.
+    const native = tf.getKernel("Conv2DBackpropInput", "wasm");
+    if (native) tf.registerKernel({ ...native, kernelName: "NativeConv2DBackpropInput" });
+    (await import(new URL("../web/js/train/wasm-conv-grads.js", import.meta.url))).registerWasmConvGradients();
     await tf.setBackend(backend);
     await tf.ready();
     const result = { backend, threads: backend === "wasm" ? tf.wasm.getThreadsCount() : null };
     if (steps) result.plainMilliseconds = await plainLoop(steps);
-    else result.floor = await matmulFloor();
+    else result.floor = floor === "conv" ? await convFloor() : await matmulFloor();
     self.postMessage(result);
   } catch (error) {
     self.postMessage({ error: error.message });

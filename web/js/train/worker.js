@@ -8,6 +8,7 @@ import { FAMILIES } from "./networks.js";
 import { Training, describeBalance } from "./training.js";
 import { dataFromRecord, restore, saved, snapshot } from "./store.js";
 import { DamagedSave, savedProblem } from "./saved.js";
+import { registerWasmConvGradients } from "./wasm-conv-grads.js";
 
 const VENDOR = new URL("../../vendor/", import.meta.url);
 const SLICE_MS = 100; // steps run between two looks at the message queue
@@ -33,6 +34,7 @@ async function loadTensorFlow() {
   await import(new URL("tf-backend-wasm.min.js", VENDOR));
   tf.wasm.setWasmPaths(VENDOR.href);
   tf.wasm.setThreadsCount(threads);
+  registerWasmConvGradients(); // the convolution gradients the WASM backend lacks or runs slowly
 }
 
 async function useBackend(name) {
@@ -49,8 +51,7 @@ async function useBackend(name) {
 
 function checkBackend(model, backend) {
   if (!FAMILIES[model].backends.includes(backend)) {
-    throw new Error(`${model} cannot train on ${backend.toUpperCase()}: TF.js 4.22's WASM backend has no gradient ` +
-      `for a convolution's filters (Conv2DBackpropFilter); choose WebGL or CPU, or the MLP model cgan`);
+    throw new Error(`${model} cannot train on ${backend.toUpperCase()}; choose ${FAMILIES[model].backends.join(", ")}`);
   }
 }
 
