@@ -85,5 +85,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m export.model_index", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--web-dir", default="web")
-    names = update_index(Path(parser.parse_args().web_dir) / "models")
-    print(f"the page offers: {', '.join(names) or 'no models'}")
+    models_dir = Path(parser.parse_args().web_dir) / "models"
+    names = update_index(models_dir)
+    listed = json.loads((models_dir / "index.json").read_text())["models"]
+    colorizers = [entry["name"] for entry in listed if entry["model"] == "colorize"]
+    samplers = [name for name in names if name not in colorizers]
+    print(f"index.html offers: {', '.join(samplers) or 'no models'}"
+          + (f"; colorize.html: {', '.join(colorizers)}" if colorizers else ""))
