@@ -2,7 +2,7 @@
 // whether the classifier agrees. Every failure ends in the error panel, never a blank canvas.
 // The controls are disabled while a draw runs, so what the grid, the verdict, the URL and the
 // selects show always belongs to one model, one label and one seed.
-import { PageError, isColorizer, loadGraphModel, loadIndex, loadManifest } from "./models.js";
+import { PageError, isColorizer, loadGraphModel, loadIndex, loadManifest, switchBackend } from "./models.js";
 import { readBundle } from "./bundle.js";
 import { classify, generate, labelRows, latentNoise } from "./sampling.js";
 import { drawGrid } from "./draw.js";
@@ -73,24 +73,7 @@ function updateUrl() {
 }
 
 async function setBackend(name) {
-  if (name === "wasm") tf.wasm.setWasmPaths("vendor/");
-  const previous = state.backend;
-  let ready = false;
-  try {
-    ready = await tf.setBackend(name);
-  } catch (error) {
-    ready = false;
-  }
-  if (!ready) {
-    // TF.js would otherwise pick a backend of its own on the next operation: go back to the one
-    // in use, and let the select say so.
-    if (previous) await tf.setBackend(previous);
-    $("backend").value = previous ?? "";
-    throw new PageError(`the ${name} backend failed to start in this browser; choose another`);
-  }
-  await tf.ready();
-  state.backend = name;
-  $("backend").value = name;
+  state.backend = await switchBackend(name, state.backend, $("backend"));
 }
 
 // Everything a model needs is loaded before any of it replaces the model in use, so a model that

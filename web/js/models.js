@@ -5,6 +5,32 @@ import { sha256 } from "./bundle.js";
 
 export class PageError extends Error {}
 
+/**
+ * Switches TF.js to the backend `name`; one that fails to start leaves `previous` in use (TF.js
+ * would otherwise pick a backend of its own on the next operation) and the menu showing it.
+ * @param {string} name "wasm", "webgl" or "cpu"
+ * @param {?string} previous the backend in use, null before the first
+ * @param {HTMLSelectElement} menu the page's backend menu, left showing the backend in use
+ * @returns {Promise<string>} `name`, once it is ready
+ */
+export async function switchBackend(name, previous, menu) {
+  if (name === "wasm") tf.wasm.setWasmPaths("vendor/");
+  let ready = false;
+  try {
+    ready = await tf.setBackend(name);
+  } catch (error) {
+    ready = false;
+  }
+  if (!ready) {
+    if (previous) await tf.setBackend(previous);
+    menu.value = previous ?? "";
+    throw new PageError(`the ${name} backend failed to start in this browser; choose another`);
+  }
+  await tf.ready();
+  menu.value = name;
+  return name;
+}
+
 // Resolved from this module, so that the pages and the training page's worker find the same files.
 const MODELS = new URL("../models/", import.meta.url);
 

@@ -2,7 +2,7 @@
 // an emoji of the training data), see grey | colorized | original and download the result.
 // Every failure is one line in the error panel; the result on show stays until a new one is
 // ready, and the controls wait while a photo is coloured.
-import { PageError, isColorizer, loadGraphModel, loadIndex, loadManifest } from "../models.js";
+import { PageError, isColorizer, loadGraphModel, loadIndex, loadManifest, switchBackend } from "../models.js";
 import { MAX_PIXELS, MIN_SIDE, PhotoError, emojiPhoto, readPhoto } from "./photo.js";
 import { greyOf } from "./colour.js";
 import { colorize } from "./colorize.js";
@@ -52,22 +52,7 @@ async function run(action) {
 }
 
 async function setBackend(name) {
-  if (name === "wasm") tf.wasm.setWasmPaths("vendor/");
-  const previous = state.backend;
-  let ready = false;
-  try {
-    ready = await tf.setBackend(name);
-  } catch (error) {
-    ready = false;
-  }
-  if (!ready) {
-    if (previous) await tf.setBackend(previous); // or TF.js picks one of its own on the next op
-    $("backend").value = previous ?? "";
-    throw new PageError(`the ${name} backend failed to start in this browser; choose another`);
-  }
-  await tf.ready();
-  state.backend = name;
-  $("backend").value = name;
+  state.backend = await switchBackend(name, state.backend, $("backend"));
 }
 
 // The new model is loaded whole before it replaces the one in use.
