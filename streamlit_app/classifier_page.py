@@ -42,6 +42,12 @@ def classifier_section() -> bool:
         command = ["python", "-m", "trainer", "classifier", "train", "--dataset", config.dataset]
         if directory != classifier_dir(config.dataset, "lenet", root):  # a judge for another size than the data's
             command += ["--image-size", str(size)]
+        if (directory / "info.json").exists():
+            # Not "no classifier yet": the file is there and damaged (cut short, not JSON, another
+            # shape); it is left as it is, and training the classifier again rewrites it.
+            st.warning(f"`{directory / 'info.json'}` is damaged (not a classifier's info); train the classifier "
+                       f"again with `{shlex.join(command)}`.")
+            return False
         # Quoted, as the command is pasted into a shell and a folder's path may hold spaces.
         needed = " Only the Fréchet distance needs it: the other scores compare with the true colours."
         st.info(f"No classifier for {config.dataset} in `{directory}` yet; train one with `{shlex.join(command)}`."
@@ -51,7 +57,9 @@ def classifier_section() -> bool:
     left.metric("Test accuracy", common.figure(info["test_accuracy"], ".2%"))
     left.caption(f"{info.get('arch', 'lenet')} trained on {info.get('train_images', '?')} {config.dataset} "
                  f"images for {info.get('epochs', '?')} epochs")
-    history = pd.DataFrame(info.get("history") or [])
+    # Only the records of a list: another shape (a hand edit) would stop the page in pandas.
+    records = info.get("history") if isinstance(info.get("history"), list) else []
+    history = pd.DataFrame([record for record in records if isinstance(record, dict)])
     if {"epoch", "accuracy"} <= set(history):
         curves = [key for key in ("accuracy", "test_accuracy") if key in history]
         right.line_chart(history.set_index("epoch")[curves], x_label="epoch", y_label="accuracy", height=220)

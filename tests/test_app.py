@@ -1078,3 +1078,29 @@ def test_the_address_streamlit_is_bound_to_decides_whether_the_app_is_shared(mon
         assert access.shared()
     finally:
         config.set_option("server.address", before)
+
+
+def test_damaged_history_lines_and_classifier_info_are_one_line_not_a_traceback(tmp_path, monkeypatch):
+    """Valid JSON of the wrong shape (a hand edit, a damaged copy): a history line that is no
+    record once stopped every page, the other runs' included; a damaged info.json of the judge
+    is named rather than called missing, and stays as it is."""
+    digits = [str(digit) for digit in range(10)]
+    fake_run(tmp_path / "runs", "good", "mnist", "cgan", digits)
+    odd = fake_run(tmp_path / "runs", "odd-history", "mnist", "cgan", digits)
+    with open(odd / "history.jsonl", "a") as history:
+        history.write('null\n[1, 2]\n"text"\n7\n')
+    info = tmp_path / "classifiers" / "mnist-32px-lenet" / "info.json"  # fake_run's images are 32 px
+    info.parent.mkdir(parents=True)
+    monkeypatch.setenv("GANVAS_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("GANVAS_CLASSIFIERS_DIR", str(tmp_path / "classifiers"))
+    table = open_page("runs_page.py").dataframe[0].value.set_index("name")
+    assert table.loc["odd-history", "epoch"] == 3 and table.loc["good", "state"] == "finished"
+    for page in ("training_page.py", "generate_page.py", "classifier_page.py", "colorize_page.py"):
+        open_page(page, "odd-history")  # asserts that no exception reached the page
+    for content in ("{ cut", "[1]"):
+        info.write_text(content)
+        warnings = texts(open_page("classifier_page.py", "good"), "warning")
+        assert f"`{info}` is damaged" in warnings and "classifier train --dataset mnist" in warnings, content
+        assert info.read_text() == content
+    info.write_text(json.dumps(dict(test_accuracy=0.9, history={"epoch": 1})))  # a history of another shape
+    assert "90.00%" in str(open_page("classifier_page.py", "good").metric[0].value)

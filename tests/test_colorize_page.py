@@ -248,3 +248,90 @@ def test_the_shipped_emoji_colorizer_colours_an_emoji_on_wasm(chromium):
         assert colorized.shape == original.shape and colorized.shape[2] == 3
         assert np.abs(colorized[..., 0] - colorized[..., 2]).mean() > 1  # colour, not grey
         assert page.evaluate("tf.getBackend()") == "wasm" and page.problems == []
+
+
+def damaged_colorizers(site: Path) -> dict:
+    """The shipped emoji-colour in `site`, listed with copies of it damaged in each way a saved
+    colorizer can be: {folder name: what the page must say}."""
+    shipped = WEB / "models" / "emoji-colour"
+    entry = next(model for model in json.loads((WEB / "models" / "index.json").read_text())["models"]
+                 if model["name"] == "emoji-colour")
+
+    def manifest(change):
+        def damage(folder):
+            content = json.loads((folder / "manifest.json").read_text())
+            change(content)
+            (folder / "manifest.json").write_text(json.dumps(content))
+        return damage
+
+    def cut(path):
+        return lambda folder: (folder / path).write_bytes((folder / path).read_bytes()[:100])
+
+    def graph(folder):
+        content = json.loads((folder / "generator" / "model.json").read_text())
+        content["weightsManifest"] = [{}]
+        (folder / "generator" / "model.json").write_text(json.dumps(content))
+
+    damages = {
+        "not-json": (lambda folder: (folder / "manifest.json").write_text("{ not json"),
+                     "models/not-json/manifest.json is not valid JSON"),
+        "null": (lambda folder: (folder / "manifest.json").write_text("null"),
+                 "models/null/manifest.json is damaged: it is not a manifest"),
+        "no-shape": (manifest(lambda content: content.pop("image_shape")),
+                     "models/no-shape/manifest.json is damaged: it has no image_shape of three sizes"),
+        "no-generator": (manifest(lambda content: content.pop("generator")),
+                         "models/no-generator/manifest.json is damaged: it has no list of generator weights"),
+        "cut-graph": (cut("generator/model.json"), "models/cut-graph/generator/model.json is not valid JSON"),
+        "odd-graph": (graph, "models/odd-graph/generator/model.json is not a TF.js graph model"),
+        "cut-weights": (cut("generator/group1-shard1of1.bin"), "group1-shard1of1.bin has 100 bytes"),
+        "missing": (lambda folder: shutil.rmtree(folder), "models/missing/manifest.json answered 404"),
+    }
+    (site / "models").mkdir()
+    for name, (damage, _) in [("emoji-colour", (lambda folder: None, None)), *damages.items()]:
+        shutil.copytree(shipped, site / "models" / name)
+        damage(site / "models" / name)
+    listed = [dict(entry, name=name) for name in ("emoji-colour", *damages)]
+    (site / "models" / "index.json").write_text(json.dumps(dict(models=listed)))
+    return {name: message for name, (_, message) in damages.items()}
+
+
+def test_a_damaged_colorizer_is_named_in_one_line_and_the_one_in_use_stays(chromium, tmp_path):
+    site = site_copy(tmp_path / "web")
+    damaged = damaged_colorizers(site)
+    with serve(site) as url:
+        page = open_page(chromium, url, "?model=emoji-colour")
+        for name, message in damaged.items():
+            act(page, lambda page: page.select_option("#model", name))
+            error = page.inner_text("#error")
+            assert message in error and "\n" not in error.strip() and "unexpected" not in error, (name, error)
+            # Switching failed before anything was replaced: emoji-colour still colours.
+            assert page.evaluate("window.ganvasColorize.manifest.name") == "emoji-colour", name
+            assert page.input_value("#model") == "emoji-colour", name
+        act(page, lambda page: page.click("#emoji"))
+        # The browser's own console line for "missing"'s 404 aside, nothing went to the console.
+        problems = [problem for problem in page.problems if "status of 404" not in problem]
+        assert page.evaluate("window.ganvasColorize.error") is None and problems == []
+        # Opened first, a damaged one is named, and another can still be chosen.
+        page = open_page(chromium, url, "?model=no-shape")
+        assert damaged["no-shape"] in page.inner_text("#error")
+        assert page.inner_text("#about") == "No colorizer is loaded."
+        act(page, lambda page: page.select_option("#model", "emoji-colour"))
+        act(page, lambda page: page.click("#emoji"))
+        assert page.evaluate("window.ganvasColorize.colorized") == 1 and page.problems == []
+
+
+@pytest.mark.parametrize("content", ["null", '{"models": [null]}', '{"models": "mnist"}'])
+def test_a_damaged_model_list_is_named_in_one_line_on_both_pages(chromium, tmp_path, content):
+    site = site_copy(tmp_path / "web")
+    (site / "models").mkdir()
+    (site / "models" / "index.json").write_text(content)
+    with serve(site) as url:
+        for query, state in (("colorize.html", "ganvasColorize"), ("index.html", "ganvas")):
+            page = chromium.new_page()
+            problems = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto(f"{url}/{query}")
+            page.wait_for_function(f"window.{state} && window.{state}.error", timeout=60000)
+            error = page.inner_text("#error")
+            assert "models/index.json is damaged" in error and "\n" not in error.strip(), (query, error)
+            assert problems == [], query

@@ -271,9 +271,13 @@ def read_records(path: Path) -> list[dict]:
     records = []
     for line in lines:
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError:
             continue
+        # Valid JSON that is no record (`null`, a list: a hand edit, a damaged copy) is skipped
+        # as a cut line is: every reader expects objects, and one odd line broke every page.
+        if isinstance(record, dict):
+            records.append(record)
     return records
 
 

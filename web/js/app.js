@@ -130,7 +130,7 @@ function install(manifest, generator, classifier) {
   }
   $("morph-to").value = Math.min(1, manifest.label_names.length - 1);
   $("about").textContent = `${manifest.model} on ${manifest.dataset}, epoch ${manifest.epoch}` +
-    (manifest.metrics?.label_accuracy ? `, label accuracy ${(100 * manifest.metrics.label_accuracy).toFixed(1)} %` : "") +
+    (Number.isFinite(manifest.metrics?.label_accuracy) ? `, label accuracy ${(100 * manifest.metrics.label_accuracy).toFixed(1)} %` : "") +
     (manifest.conditional ? "" : "; an unconditional model: it draws without labels");
 }
 

@@ -76,7 +76,7 @@ function firstLine(text) {
  * @param {object} manifest
  * @returns {string | null}
  */
-function manifestProblem(manifest) {
+export function manifestProblem(manifest) {
   const positive = (value) => Number.isInteger(value) && value > 0;
   if (!manifest || typeof manifest !== "object") return "is missing";
   if (!positive(manifest.latent_dim)) return "has no latent_dim";

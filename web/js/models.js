@@ -1,7 +1,7 @@
 // Loading exported models: the list (models/index.json), a manifest, and TF.js graph models whose
 // weight files are checked against the manifest's sizes and SHA-256 before they are used.
 
-import { sha256 } from "./bundle.js";
+import { manifestProblem, sha256 } from "./bundle.js";
 
 export class PageError extends Error {}
 
@@ -69,6 +69,13 @@ async function fetchJson(url, what) {
  */
 export async function loadIndex({ allowEmpty = false } = {}) {
   const index = await fetchJson(new URL("index.json", MODELS), "model list");
+  // Valid JSON of another shape (null, entries without a name) would fail later as a bare TypeError.
+  const entries = index?.models;
+  const named = Array.isArray(entries) && entries.every((entry) => typeof entry?.name === "string");
+  if (typeof index !== "object" || index === null || (entries !== undefined && !named)) {
+    throw new PageError("model list: models/index.json is damaged: its models are not a list of named models; " +
+      "export a model again with `python -m export` to rewrite it");
+  }
   if (allowEmpty && Array.isArray(index.models)) return index.models;
   if (!Array.isArray(index.models) || index.models.length === 0) {
     throw new PageError("models/index.json lists no models: export one with `python -m export`");
@@ -86,8 +93,41 @@ export function isColorizer(entry) {
   return entry.model === "colorize";
 }
 
+// What is wrong with an exported model's manifest, or null: every field the pages read is checked
+// here, before the model replaces the one in use, so a damaged manifest is named in one line
+// rather than failing as a TypeError half-way through switching models.
+function exportProblem(manifest) {
+  if (!manifest || typeof manifest !== "object" || Array.isArray(manifest)) return "is not a manifest";
+  const weightsProblem = (part) => {
+    const weights = manifest[part]?.weights;
+    const good = weights && typeof weights === "object" && Object.keys(weights).length > 0 &&
+      Object.values(weights).every((facts) => Number.isInteger(facts?.bytes) && typeof facts.sha256 === "string");
+    return good ? null : `has no list of ${part} weights with their sizes and checksums`;
+  };
+  const names = manifest.label_names;
+  if (!(Array.isArray(names) && names.every((label) => typeof label === "string"))) return "has no label_names";
+  if (isColorizer(manifest)) {
+    const shape = manifest.image_shape;
+    if (!(Array.isArray(shape) && shape.length === 3 && shape.every((size) => Number.isInteger(size) && size > 0))) {
+      return "has no image_shape of three sizes";
+    }
+    const range = manifest.output_range;
+    if (!(Array.isArray(range) && range.length === 2 && range.every(Number.isFinite) && range[0] < range[1])) {
+      return "has no output_range";
+    }
+    if (!(Array.isArray(manifest.inputs) && typeof manifest.inputs[0] === "string")) return "has no inputs";
+  } else {
+    const problem = manifestProblem(manifest);
+    if (problem) return problem;
+  }
+  return weightsProblem("generator") ?? (manifest.classifier ? weightsProblem("classifier") : null);
+}
+
 export async function loadManifest(name) {
-  const manifest = await fetchJson(new URL(`${encodeURIComponent(name)}/manifest.json`, MODELS), `model ${name}`);
+  const url = new URL(`${encodeURIComponent(name)}/manifest.json`, MODELS);
+  const manifest = await fetchJson(url, `model ${name}`);
+  const problem = exportProblem(manifest);
+  if (problem) throw new PageError(`model ${name}: ${relative(url)} is damaged: it ${problem}`);
   // A model is known by its folder (as index.json lists it), even a copied or renamed one.
   return { ...manifest, name };
 }
@@ -96,7 +136,9 @@ export async function loadManifest(name) {
 export async function loadGraphModel(name, part, expected) {
   const base = new URL(`${encodeURIComponent(name)}/${part}/`, MODELS);
   const artifacts = await fetchJson(new URL("model.json", base), `${part} of ${name}`);
-  if (!artifacts.modelTopology || !Array.isArray(artifacts.weightsManifest)) {
+  const groups = artifacts?.weightsManifest;
+  if (!artifacts?.modelTopology || !Array.isArray(groups) ||
+    !groups.every((group) => Array.isArray(group?.paths) && Array.isArray(group.weights))) {
     throw new PageError(`${part} of ${name}: ${relative(base)}model.json is not a TF.js graph model`);
   }
   const shards = [];

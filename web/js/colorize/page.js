@@ -69,7 +69,8 @@ async function useModel(name) {
   Object.assign(state, { manifest, generator });
   $("model").value = name;
   const [side] = manifest.image_shape;
-  const psnr = manifest.metrics?.psnr ? `, PSNR ${manifest.metrics.psnr.toFixed(1)} dB` : "";
+  // A metric of another type (a hand-edited manifest) is left out rather than failing after the switch.
+  const psnr = Number.isFinite(manifest.metrics?.psnr) ? `, PSNR ${manifest.metrics.psnr.toFixed(1)} dB` : "";
   $("about").textContent = `${name}: a colorizer trained on ${manifest.dataset} at ${side} x ${side}, ` +
     `epoch ${manifest.epoch}${psnr}`;
 }
