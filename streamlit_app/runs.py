@@ -100,7 +100,8 @@ def run_state(path: Path) -> dict:
     - `interrupted`: the status says running but the process is gone (`kill -9`, a crash,
       a reboot): the last finished epoch is safe and the run can be resumed;
     - `failed` with the log's last lines, for a training that died before writing anything;
-    - `unknown`: a run directory without status.json (an older version, or copied files)."""
+    - `unknown`: a run directory without status.json (an older version, or copied files), or
+      with a damaged one."""
     status = read_dict(RunDirectory(path).status_path)
     launch = read_dict(path / LAUNCH_FILE)
     launched_after_status = (number(launch.get("started")) or 0) > (number(status.get("updated")) or 0)
@@ -116,6 +117,10 @@ def run_state(path: Path) -> dict:
         return {**status, "state": "failed",
                 "error": "the training ended before its first epoch: " + error_line(log_tail(path / TRAINING_LOG, 200))}
     if state is None:
+        status_path = RunDirectory(path).status_path
+        if status_path.exists():  # there, but cut short or not a status: named, left as it is
+            return {"state": "unknown", "error": f"{status_path} is damaged (not a run's status); the next "
+                                                 f"training of the run rewrites it"}
         return {"state": "unknown", "error": "no status.json: written by an older version, or copied"}
     return status
 

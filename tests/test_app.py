@@ -1104,3 +1104,15 @@ def test_damaged_history_lines_and_classifier_info_are_one_line_not_a_traceback(
         assert info.read_text() == content
     info.write_text(json.dumps(dict(test_accuracy=0.9, history={"epoch": 1})))  # a history of another shape
     assert "90.00%" in str(open_page("classifier_page.py", "good").metric[0].value)
+
+
+def test_a_damaged_status_file_is_named_not_called_missing(tmp_path, monkeypatch):
+    from streamlit_app.runs import run_state
+
+    run = fake_run(tmp_path / "runs", "cut", "mnist", "cgan", [str(digit) for digit in range(10)])
+    (run / "status.json").write_text('{"state": "fini')
+    state = run_state(run)
+    assert state["state"] == "unknown" and f"{run / 'status.json'} is damaged" in state["error"]
+    assert (run / "status.json").read_text() == '{"state": "fini'  # left as it is
+    (run / "status.json").unlink()
+    assert run_state(run)["error"].startswith("no status.json")
