@@ -3,14 +3,42 @@
 import contextlib
 import functools
 import http.server
+import os
 import sys
 import threading
 from pathlib import Path
+
+import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags chromium keeps trying to reach Google's servers.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+WEB = Path(__file__).resolve().parents[1] / "web"
+
+
+def require(ready: bool, what: str) -> None:
+    """A missing prerequisite skips on a developer's machine and fails where CI is set (.ci/run
+    sets it), so that the browser tests cannot silently stop running there."""
+    if ready:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} (CI is set, so this is a failure, not a skip)")
+    pytest.skip(what)
+
+
+def require_pages(*needed: Path) -> None:
+    """Chromium, Playwright, web/vendor and the `needed` files (data the pages load) are there."""
+    require(Path(CHROMIUM).exists(), f"no {CHROMIUM}: install Debian's chromium package")
+    require((WEB / "vendor" / "tf.min.js").exists(), "web/vendor is empty: run the set-up (bash scripts/setup.sh)")
+    for path in needed:
+        require(path.exists(), f"{path} is missing: run the set-up (bash scripts/setup.sh)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        require(False, "playwright is not installed in the venv: run the set-up")
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web" / "tools"))

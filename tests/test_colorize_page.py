@@ -4,7 +4,6 @@ served from 127.0.0.1) with a tiny colorizer trained here for one epoch: its pix
 Nothing here judges colour quality: the model has seen 32 discs once."""
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -12,35 +11,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import CHROMIUM, browser, download, serve
+from browser import browser, download, require, require_pages, serve
 from conftest import ROOT, train
 from test_colorize import draw_flat_folder, png_header
 
 WEB = ROOT / "web"
 
 
-def require(ready: bool, what: str) -> None:
-    """A missing prerequisite skips on a developer's machine and fails where CI is set, so that
-    the browser tests cannot silently stop running there."""
-    if ready:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} (CI is set, so this is a failure, not a skip)")
-    pytest.skip(what)
-
-
-def browser_ready() -> None:
-    require(Path(CHROMIUM).exists(), f"no {CHROMIUM}: install Debian's chromium package")
-    require((WEB / "vendor" / "tf.min.js").exists(), "web/vendor is empty: run the set-up (bash scripts/setup.sh)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        require(False, "playwright is not installed in the venv: run the set-up")
-
-
 @pytest.fixture(scope="module")
 def chromium():
-    browser_ready()
+    require_pages()
     with browser() as instance:
         yield instance
 
@@ -215,7 +195,7 @@ def test_a_dropped_or_pasted_photo_is_coloured(chromium, colours, tmp_path):
 
 
 def test_without_a_colorizer_the_page_says_how_to_make_one(chromium, tmp_path):
-    browser_ready()
+    require_pages()
     site = site_copy(tmp_path / "web")
     (site / "models").mkdir()
     for listed in ([], [dict(name="mnist", dataset="mnist", model="cdcgan")]):

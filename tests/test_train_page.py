@@ -12,12 +12,15 @@ import time
 import numpy as np
 import pytest
 
-from browser import browser, download, open_model_file, serve
+from browser import browser, download, open_model_file, require_pages, serve
 from conftest import ROOT
 
 WEB = ROOT / "web"
-pytestmark = pytest.mark.skipif(not (WEB / "data" / "mnist" / "dataset.json").exists() or not (WEB / "vendor" / "tf.min.js").exists(),
-                                reason="run the set-up: web/data or web/vendor is missing")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pages_ready():
+    require_pages(WEB / "data" / "mnist" / "dataset.json")
 
 
 @pytest.fixture(scope="module")

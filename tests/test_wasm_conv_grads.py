@@ -9,8 +9,7 @@ import pytest
 import test_train_page
 
 # test_train_page's fixtures, a browser and web/ served, one of each for this module too.
-chromium, site = test_train_page.chromium, test_train_page.site
-pytestmark = test_train_page.pytestmark
+chromium, site, pages_ready = test_train_page.chromium, test_train_page.site, test_train_page.pages_ready
 
 # [x shape, filter shape, strides, padding]: cdcgan-small's convolutions on MNIST (G's two after
 # the upsamplings, stride 1; D's two, stride 2) and on 32 x 32 colour images, then odd sizes,

@@ -9,11 +9,15 @@ import time
 import numpy as np
 import pytest
 
-from browser import browser, serve
+from browser import browser, require_pages, serve
 from conftest import ROOT, draw_shapes_folder, train
 
 WEB = ROOT / "web"
-pytestmark = pytest.mark.skipif(not (WEB / "vendor" / "tf.min.js").exists(), reason="run the set-up: web/vendor is empty")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pages_ready():
+    require_pages()
 
 
 @pytest.fixture(scope="module")
