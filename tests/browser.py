@@ -3,12 +3,11 @@
 import contextlib
 import functools
 import http.server
-import os
 import sys
 import threading
 from pathlib import Path
 
-import pytest
+from conftest import require
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags chromium keeps trying to reach Google's servers.
@@ -17,16 +16,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 WEB = Path(__file__).resolve().parents[1] / "web"
-
-
-def require(ready: bool, what: str) -> None:
-    """A missing prerequisite skips on a developer's machine and fails where CI is set (.ci/run
-    sets it), so that the browser tests cannot silently stop running there."""
-    if ready:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} (CI is set, so this is a failure, not a skip)")
-    pytest.skip(what)
 
 
 def require_pages(*needed: Path) -> None:

@@ -12,6 +12,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def require(ready: bool, what: str) -> None:
+    """A missing prerequisite skips on a developer's machine and fails where CI is set (.ci/run
+    sets it), so that the browser tests cannot silently stop running there."""
+    if ready:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} (CI is set, so this is a failure, not a skip)")
+    pytest.skip(what)
+
+
 def train(runs_dir, *args, run_name="run", expect=0):
     """`python -m trainer train` in this process, with small defaults for speed."""
     from trainer.__main__ import main

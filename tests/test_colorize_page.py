@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import browser, download, require, require_pages, serve
-from conftest import ROOT, train
+from browser import browser, download, require_pages, serve
+from conftest import ROOT, require, train
 from test_colorize import draw_flat_folder, png_header
 
 WEB = ROOT / "web"

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from conftest import require
 from trainer import data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +24,7 @@ SHAPES = ("circle", "square", "triangle")
 def require_sources(*datasets):
     problems = [entry["problem"] for entry in data.check(datasets) if not entry["ok"]]
     if problems:
-        pytest.skip(f"data set files unavailable (run scripts/setup.sh): {problems[0]}")
+        require(False, f"data set files unavailable (run scripts/setup.sh): {problems[0]}")
 
 
 @pytest.fixture(scope="module")
