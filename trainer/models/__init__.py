@@ -76,6 +76,8 @@ class Family:
 
 FAMILIES = {family.name: family for family in (
     Family("cdcgan", "cdcgan", True, "default: fast conditional conv GAN for CPU and browser", LABEL_FAMILY_OPTIONS),
+    Family("cdcgan-small", "cdcgan_small", True, "the training page's conv GAN: cdcgan at half width, no batch norm",
+           ("class_loss_weight",)),
     Family("cgan", "cgan", True, "MLP conditional GAN of the SJTU report (Dense 128, batch 150)"),
     Family("cdcgan-sony", "cdcgan_sony", True, "conditional DCGAN of the Sony thesis (Tables 5.1, 5.2)"),
     Family("dcgan", "dcgan", False, "unconditional RGB DCGAN of the Sony thesis (Tables 5.3, 5.4)"),

@@ -83,14 +83,15 @@ def build_generator(latent_dim, image_shape, num_classes, width=1, layout=2, cla
 
 
 def build_discriminator(image_shape, num_classes, class_head=False, twin_head=False, width=1,
-                        classifier_features=False):
+                        classifier_features=False, widths=DISCRIMINATOR_WIDTHS):
+    """`widths`: the channels of its two convolutions (cdcgan-small's are half of these)."""
     check_image_size("cdcgan", image_shape, *IMAGE_SIZE_RULE)
     image, label = discriminator_inputs(image_shape, num_classes, True)
     if classifier_features:
         features = read_classifier_features(image, image_shape, num_classes, width)
     else:
         hidden = image
-        for filters in DISCRIMINATOR_WIDTHS:
+        for filters in widths:
             filters *= width
             hidden = layers.Conv2D(filters, 3, strides=2, padding="same")(hidden)
             hidden = layers.LeakyReLU(0.2)(hidden)
