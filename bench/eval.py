@@ -8,12 +8,13 @@ samples in at most 5 s on two CPU cores.
 """
 
 import argparse
-import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import trainer  # before TensorFlow, which the imports below load
 
-from trainer.rundir import resolve_run  # noqa: E402
+trainer.start_tensorflow()  # its start-up lines held back, its C++ log lines hidden (TF_CPP_MIN_LOG_LEVEL=0 shows them)
+
+from trainer.rundir import add_judge_options, resolve_run  # noqa: E402
 from trainer.classifier import Classifier  # noqa: E402
 from trainer.metrics import Evaluator  # noqa: E402
 from trainer.sampling import load_generator  # noqa: E402
@@ -24,11 +25,11 @@ def main() -> None:
     parser.add_argument("--run", required=True)
     parser.add_argument("--runs-dir", default="runs")
     parser.add_argument("--n", type=int, default=10000)
-    parser.add_argument("--classifiers-dir", default="classifiers")
+    add_judge_options(parser)
     args = parser.parse_args()
     generator, config = load_generator(resolve_run(args.run, args.runs_dir))
     began = time.perf_counter()
-    evaluator = Evaluator(config, Classifier.for_run(config, args.classifiers_dir), args.n)
+    evaluator = Evaluator(config, Classifier.for_run(config, args.classifiers_dir, args.classifier_arch), args.n)
     set_up = time.perf_counter() - began
     evaluator(generator)  # warm-up: traces the generator and the classifier for these batch sizes
     timings = []

@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import trainer  # noqa: E402  (before TensorFlow: its CPU settings)
 
-import trainer  # noqa: E402, F401  (before TensorFlow: its CPU settings)
+trainer.start_tensorflow()  # its start-up lines held back, its C++ log lines hidden (TF_CPP_MIN_LOG_LEVEL=0 shows them)
 
 from PIL import Image, ImageDraw  # noqa: E402
 
@@ -33,7 +33,7 @@ from trainer.__main__ import build_parser, given_options  # noqa: E402
 from trainer.classifier import Classifier  # noqa: E402
 from trainer.launch import prepare, run  # noqa: E402
 from trainer.metrics import Evaluator  # noqa: E402
-from trainer.rundir import RunDirectory  # noqa: E402
+from trainer.rundir import CLASSIFIERS_DIR, RunDirectory  # noqa: E402
 from trainer.sampling import load_generator  # noqa: E402
 
 # The three-minute recipes the targets are set for: the main job's (scripts/main.sh) and the
@@ -182,7 +182,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="mnist,fashion_mnist")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds, one run each")
     parser.add_argument("--samples", type=int, default=10000, help="samples scored at each point")
-    parser.add_argument("--classifiers-dir", default="classifiers")
+    parser.add_argument("--classifiers-dir", default=CLASSIFIERS_DIR)
     parser.add_argument("--judges", metavar="DIR",
                         help="also score each final generator with the classifiers in DIR, trained apart (e.g. "
                              "`trainer classifier train --seed 1 --classifiers-dir DIR`): a recipe whose "

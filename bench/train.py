@@ -23,9 +23,9 @@ import resource
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import trainer  # noqa: E402  (before TensorFlow: its CPU settings, see trainer/__init__.py)
 
-import trainer  # noqa: E402, F401  (before TensorFlow: its CPU settings, see trainer/__init__.py)
+trainer.start_tensorflow()  # its start-up lines held back, its C++ log lines hidden (TF_CPP_MIN_LOG_LEVEL=0 shows them)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

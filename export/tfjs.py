@@ -1,4 +1,6 @@
 """Turn a run's generator (and its data set's classifier) into TF.js graph models for the page.
+The page runs whichever judge ships (LeNet or DFN) the same way: a graph model from images in
+[0, 1], input "image", to logits.
 
 The route is Keras 3 → SavedModel (`model.export`) → `tensorflowjs_converter --input_format
 tf_saved_model` → `tf.loadGraphModel`. A Keras 3 "layers model" converts too, but does not load
@@ -26,9 +28,10 @@ import numpy as np
 from export.model_index import recover, retired_folder, staging_prefix, update_index
 from trainer.classifier import Classifier
 from trainer.data import short_name
+from trainer.judges import DEFAULT_ARCH
 from trainer.models import is_conditional, is_image_conditioned
 from trainer.models.layers import NearestUpsamplingConv2D
-from trainer.rundir import RunDirectory, RunError, atomic_write, read_json
+from trainer.rundir import CLASSIFIERS_DIR, RunDirectory, RunError, atomic_write, read_json
 from trainer.sampling import latent_noise, load_generator_and_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -209,7 +212,8 @@ def check_classifier(classifier: Classifier, model_dir: Path) -> float:
 
 
 def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quantize: str = "uint8",
-               classifiers_dir: str | Path = "classifiers", log=print) -> Path:
+               classifiers_dir: str | Path = CLASSIFIERS_DIR, log=print,
+               classifier_arch: str = DEFAULT_ARCH) -> Path:
     if not (RUN_MODEL_SCRIPT.parent.parent / "node_modules" / "@tensorflow" / "tfjs").exists():
         raise ExportError("@tensorflow/tfjs is not installed in web/node_modules; run the README's set-up")
     run = RunDirectory(run_dir)
@@ -223,7 +227,7 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
     classifier = None
     if not is_image_conditioned(config.model):  # a colorizer's page shows no label verdicts
         try:
-            classifier = Classifier.for_run(config, classifiers_dir)
+            classifier = Classifier.for_run(config, classifiers_dir, classifier_arch)
         except RunError as missing:
             log(f"warning: {missing}; exporting without a classifier")
     recover(models_dir, log)
@@ -244,9 +248,10 @@ def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quan
             generator=dict(path="generator/model.json", weights=weight_files(staging / "generator")),
         )
         if classifier is not None:
-            log("converting the classifier (float32)")
+            log(f"converting the {classifier_arch} classifier (float32)")
             convert(classifier.model, staging / "classifier", "none")
-            manifest["classifier"] = dict(path="classifier/model.json", test_accuracy=classifier.info["test_accuracy"],
+            manifest["classifier"] = dict(path="classifier/model.json", arch=classifier_arch,
+                                          test_accuracy=classifier.info["test_accuracy"],
                                           max_abs_difference=check_classifier(classifier, staging / "classifier"),
                                           weights=weight_files(staging / "classifier"))
         manifest["bytes"] = sum(file["bytes"] for part in ("generator", "classifier") if part in manifest

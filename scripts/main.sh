@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The main job: set up, train the default conditional generator on MNIST in a few CPU minutes,
 # score it with the LeNet classifier, export it to TF.js, and serve the app and the page on 127.0.0.1.
-# Extra arguments go to `trainer train`.
+# Extra arguments go to `ganvas train`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 py=.venv/bin/python
+ganvas=.venv/bin/ganvas  # the command line, installed by scripts/setup.sh
 if [ ! -f classifiers/mnist-lenet/classifier.keras ]; then
   printf '\n== training the MNIST classifier (8 epochs, about 1.5 minutes)\n'
-  $py -m trainer classifier train --dataset mnist --epochs 8
+  $ganvas classifier train --dataset mnist --epochs 8
 fi
 # Three epochs take 95-105 s on a 2-core Zen 3 and leave room under three minutes for the slower
 # ones (docs/recipes.md, "The three-minute recipes"). The discriminator reads the classifier just
@@ -18,10 +19,10 @@ fi
 # safe: the raw weights swing, their average does not. Sixteen noise dimensions instead of 64 and
 # Adam without momentum (--beta1 0) took the Frechet distance from 2.8 to 1.9 times its floor.
 printf '\n== training the default MNIST generator (runs/mnist-demo, about 2 minutes)\n'
-$py -m trainer train --dataset mnist --model cdcgan --epochs 3 --average-decay 0.99 --lr 0.0016 --beta1 0 \
+$ganvas train --dataset mnist --model cdcgan --epochs 3 --average-decay 0.99 --lr 0.0016 --beta1 0 \
   --latent-dim 16 --classifier-features --run-name mnist-demo --overwrite "$@"
 printf '\n== scoring it\n'
-$py -m trainer eval --run mnist-demo
+$ganvas eval --run mnist-demo
 printf '\n== exporting it to web/models/mnist-demo\n'
 $py -m export --run mnist-demo --name mnist-demo
 host=${GANVAS_HOST:-127.0.0.1}

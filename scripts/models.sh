@@ -12,25 +12,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
-$py -m trainer classifier train --dataset mnist --epochs 8 --overwrite
-$py -m trainer classifier train --dataset fashion_mnist --epochs 12 --overwrite
-$py -m trainer train --dataset mnist --model cdcgan --epochs 3 --average-decay 0.99 --lr 0.0016 --beta1 0 \
+ganvas=.venv/bin/ganvas  # the command line, installed by scripts/setup.sh
+$ganvas classifier train --dataset mnist --epochs 8 --overwrite
+$ganvas classifier train --dataset fashion_mnist --epochs 12 --overwrite
+$ganvas train --dataset mnist --model cdcgan --epochs 3 --average-decay 0.99 --lr 0.0016 --beta1 0 \
   --latent-dim 16 --classifier-features --run-name shipped-mnist --overwrite
-$py -m trainer train --dataset fashion_mnist --model cdcgan --epochs 3 --average-decay 0.99 --lr 0.0011 \
+$ganvas train --dataset fashion_mnist --model cdcgan --epochs 3 --average-decay 0.99 --lr 0.0011 \
   --lr-decay-epochs 1 --beta1 0 --latent-dim 16 --mode-seeking-weight 0.5 --class-batch-norm --classifier-features \
   --run-name shipped-fashion_mnist --overwrite
 # Emoji, the colour set: 100 short epochs of its 3,000 images (about 7 minutes), the discriminator
 # shown every image augmented (DiffAugment), a lighter class loss and some mode seeking for variety.
-$py -m trainer classifier train --dataset emoji --overwrite
-$py -m trainer train --dataset emoji --model cdcgan --epochs 100 --average-decay 0.99 --lr 0.0016 --beta1 0 \
+$ganvas classifier train --dataset emoji --overwrite
+$ganvas train --dataset emoji --model cdcgan --epochs 100 --average-decay 0.99 --lr 0.0016 --beta1 0 \
   --latent-dim 16 --classifier-features --augment color,translation,cutout --class-loss-weight 0.3 \
   --mode-seeking-weight 0.25 --run-name shipped-emoji --overwrite
 # The colorizer: six epochs at 64 px (about 7 minutes), L1 at a tenth of pix2pix's weight so that the
 # discriminator keeps the colours vivid (docs/recipes.md, "Colorizing emoji at 64 px").
-$py -m trainer train --dataset emoji --model colorize --image-size 64 --epochs 6 --l1-weight 10 \
+$ganvas train --dataset emoji --model colorize --image-size 64 --epochs 6 --l1-weight 10 \
   --run-name shipped-emoji-colour --overwrite
-$py -m trainer eval --run shipped-emoji-colour
-for run in shipped-mnist shipped-fashion_mnist shipped-emoji; do $py -m trainer eval --run $run; done
+$ganvas eval --run shipped-emoji-colour
+for run in shipped-mnist shipped-fashion_mnist shipped-emoji; do $ganvas eval --run $run; done
 $py -m export --run shipped-mnist --name mnist --quantize uint8
 $py -m export --run shipped-fashion_mnist --name fashion_mnist --quantize uint8
 $py -m export --run shipped-emoji --name emoji --quantize uint8

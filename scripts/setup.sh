@@ -34,6 +34,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "$wanted" > "$stamp"
 fi
 
+# The `ganvas` command (pyproject.toml), installed editable: it runs this checkout's code, so an
+# edit needs no reinstall; only a change to pyproject.toml does. No dependencies: those are above.
+project_stamp=.venv/.pyproject.sha256
+project=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -x .venv/bin/ganvas ] || [ ! -f "$project_stamp" ] || [ "$(cat "$project_stamp")" != "$project" ]; then
+  log "installing the ganvas command (.venv/bin/ganvas)"
+  .venv/bin/pip install -qq --no-deps -e .   # -qq: not setuptools' notice on every editable install
+  echo "$project" > "$project_stamp"
+fi
+
 if [ ! -f web/node_modules/.package-lock.json ] || ! cmp -s web/package-lock.json web/node_modules/.ganvas-lock; then
   log "installing the page's TF.js packages (web/package-lock.json)"
   (cd web && npm ci --no-audit --no-fund --silent && cp package-lock.json node_modules/.ganvas-lock)
@@ -43,5 +53,5 @@ bash web/tools/vendor.sh
 
 log "data sets"
 bash scripts/fetch_data_sources.sh
-TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python -m trainer data fetch
+.venv/bin/ganvas data fetch
 TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python -m export.web_data   # web/data/, what web/train.html trains on

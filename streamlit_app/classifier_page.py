@@ -1,10 +1,11 @@
-"""Classifier: how good the LeNet judge is, and its verdict on a run's generator.
+"""Classifier: how good the judge (the LeNet, or the DFN chosen on top) is, and its verdict on a
+run's generator.
 
-Reads classifiers/<dataset>-lenet/info.json and the run's metrics.json (`trainer eval`) and
-tstr.json (`trainer tstr`); the buttons run those commands as background processes, so this
-page never loads TensorFlow itself. A colorize run has no labels to judge: its metrics.json
-compares its colours with the true ones, beside the grey image's and a baseline run's, and the
-LeNet gives only its Fréchet distance.
+Reads classifiers/<dataset>-<arch>/info.json and the run's metrics.json (`trainer eval`) and
+tstr.json (`trainer tstr`); the buttons run those commands as background processes, with the
+judge chosen (`--classifier-arch`), so this page never loads TensorFlow itself. A colorize run
+has no labels to judge: its metrics.json compares its colours with the true ones, beside the grey
+image's and a baseline run's, and the judge gives only its Fréchet distance.
 """
 
 import shlex
@@ -15,8 +16,10 @@ import streamlit as st
 
 from streamlit_app import access, common
 from streamlit_app import runs as run_files
+from trainer.judges import ARCHITECTURES, DEFAULT_ARCH, NAMES, parse_sizes
 from trainer.models import FAMILIES
-from trainer.rundir import RunDirectory, RunError, classifier_dir, read_json
+from trainer.rundir import (CLASSIFIER_INFO_FILE, RunDirectory, RunError, classifier_dir, classifier_train_command,
+                            read_json)
 
 st.title("Classifier")
 root = run_files.runs_dir()
@@ -30,32 +33,39 @@ if config is None or not config.label_names:
     st.stop()
 colorizer = common.is_colorizer(config.model)
 may_act = access.notice()  # read-only for others on a shared app
+arch = st.selectbox("Judge", ARCHITECTURES, format_func=lambda choice: NAMES[choice],
+                    help="the data set's classifier that this page shows and scores with, and the one `tstr` "
+                         "trains on each set (`--classifier-arch`); train it with `ganvas classifier train --arch`")
+
+
+def judge_name(report: dict) -> str:
+    """The judge a report names; one written before the choice existed was the LeNet's."""
+    written = str(report.get("classifier_arch") or report.get("arch") or DEFAULT_ARCH)
+    return NAMES.get(written, written)
 
 
 def classifier_section() -> bool:
     """The classifier's own figures; False when there is none for the run's data set."""
     root, size = run_files.classifiers_dir(), (config.image_shape or [None])[0]
-    directory = classifier_dir(config.dataset, "lenet", root, size)
-    info = read_json(directory / "info.json", default=None)
+    directory = classifier_dir(config.dataset, arch, root, size)
+    info = read_json(directory / CLASSIFIER_INFO_FILE, default=None)
     st.subheader("The judge")
     if not isinstance(info, dict) or "test_accuracy" not in info:
-        command = ["python", "-m", "trainer", "classifier", "train", "--dataset", config.dataset]
-        if directory != classifier_dir(config.dataset, "lenet", root):  # a judge for another size than the data's
-            command += ["--image-size", str(size)]
-        if (directory / "info.json").exists():
+        command = classifier_train_command(config.dataset, arch, root, size)
+        if (directory / CLASSIFIER_INFO_FILE).exists():
             # Not "no classifier yet": the file is there and damaged (cut short, not JSON, another
             # shape); it is left as it is, and training the classifier again rewrites it.
-            st.warning(f"`{directory / 'info.json'}` is damaged (not a classifier's info); train the classifier "
-                       f"again with `{shlex.join(command)}`.")
+            st.warning(f"`{directory / CLASSIFIER_INFO_FILE}` is damaged (not a classifier's info); train the "
+                       f"classifier again with `{shlex.join(command)}`.")
             return False
         # Quoted, as the command is pasted into a shell and a folder's path may hold spaces.
         needed = " Only the Fréchet distance needs it: the other scores compare with the true colours."
-        st.info(f"No classifier for {config.dataset} in `{directory}` yet; train one with `{shlex.join(command)}`."
+        st.info(f"No {NAMES[arch]} for {config.dataset} in `{directory}` yet; train one with `{shlex.join(command)}`."
                 + (needed if colorizer else ""))
         return False
     left, right = st.columns([1, 2])
     left.metric("Test accuracy", common.figure(info["test_accuracy"], ".2%"))
-    left.caption(f"{info.get('arch', 'lenet')} trained on {info.get('train_images', '?')} {config.dataset} "
+    left.caption(f"{info.get('arch', DEFAULT_ARCH)} trained on {info.get('train_images', '?')} {config.dataset} "
                  f"images for {info.get('epochs', '?')} epochs")
     # Only the records of a list: another shape (a hand edit) would stop the page in pandas.
     records = info.get("history") if isinstance(info.get("history"), list) else []
@@ -87,12 +97,12 @@ def job_panel(job: str, button: str, arguments: list[str], problem: str | None =
     def progress():
         current = run_files.job_state(path, job)
         if current["state"] == "running":
-            st.info(f"`trainer {job}` is running (process {current['pid']})…")
-            log = run_files.log_tail(path / f"{job}.log", 5)
+            st.info(f"`ganvas {job}` is running (process {current['pid']})…")
+            log = run_files.log_tail(RunDirectory(path).job_log_path(job), 5)
             if log:
                 st.code(log, language=None)
         elif current["state"] == "failed":
-            st.error(f"`trainer {job}` failed: {run_files.error_line(current['log'])}")
+            st.error(f"`ganvas {job}` failed: {run_files.error_line(current['log'])}")
             with st.expander("Its log (last lines)"):
                 st.code(current["log"], language=None)
         if state["state"] == "running" and current["state"] != "running":
@@ -113,9 +123,9 @@ def job_panel(job: str, button: str, arguments: list[str], problem: str | None =
 
 def verdict_section(have_classifier: bool):
     st.subheader(f"Its verdict on {name}")
-    metrics = read_json(path / "metrics.json", default=None)
+    metrics = read_json(RunDirectory(path).job_report_path("eval"), default=None)
     samples = st.number_input("Samples to score", min_value=100, max_value=50000, value=10000, step=1000)
-    job_panel("eval", "Score the generator now", ["--n", int(samples)],
+    job_panel("eval", "Score the generator now", ["--n", int(samples), "--classifier-arch", arch],
               None if have_classifier else "Scoring needs the classifier above: train it first.")
     if not isinstance(metrics, dict) or "frechet_distance" not in metrics:
         st.info("Not scored yet: press the button (about ten seconds for 10,000 samples)." if have_classifier
@@ -131,7 +141,8 @@ def verdict_section(have_classifier: bool):
                       help="mean pairwise feature distance of samples per class, relative to real "
                            "images (1: as varied)")
     columns[3].metric("Mode coverage", common.figure(metrics.get("mode_coverage"), ".0%"))
-    st.caption(f"epoch {metrics.get('epoch', '?')}, {metrics.get('n', '?')} samples")
+    st.caption(f"epoch {metrics.get('epoch', '?')}, {metrics.get('n', '?')} samples, judged by the "
+               f"{judge_name(metrics)}")
     left, right = st.columns(2)
     per_class = metrics.get("per_class_accuracy")
     if per_class:
@@ -170,18 +181,18 @@ def scored_samples(container, epoch):
 
 def synthetic_section():
     st.subheader("Train on synthetic, test on real")
-    st.caption("LeNets trained on real, synthetic and mixed sets of each size, all tested on the real test "
-               "set (Sony thesis, Table 5.7). A small gap between real and synthetic means the samples "
-               "carry what a classifier needs.")
+    st.caption(f"{NAMES[arch]}s trained on real, synthetic and mixed sets of each size, all tested on the real "
+               f"test set (Sony thesis, Table 5.7, with LeNets). A small gap between real and synthetic means the "
+               f"samples carry what a classifier needs.")
     left, middle, right, far_right = st.columns(4)
     sizes = left.text_input("Training set sizes", "10000", help="comma separated, e.g. 30000,60000")
-    epochs = middle.number_input("LeNet epochs per set", min_value=1, max_value=50, value=5,
-                                 help="as `trainer tstr --epochs` (default 5, as in docs/recipes.md's tables)")
+    epochs = middle.number_input(f"{NAMES[arch]} epochs per set", min_value=1, max_value=50, value=5,
+                                 help="as `ganvas tstr --epochs` (default 5, as in docs/recipes.md's tables)")
     scale = right.number_input("Noise scale", min_value=0.0, max_value=3.0, value=1.0, step=0.1,
-                               help="as `trainer tstr --noise-scale`: above 1 draws more varied synthetic images")
+                               help="as `ganvas tstr --noise-scale`: above 1 draws more varied synthetic images")
     hardest_of = far_right.number_input(
         "Hardest of", min_value=1, max_value=10, value=1, disabled=not config.class_loss_weight,
-        help="as `trainer tstr --hardest-of`: draw this many times the images and keep those the run's "
+        help="as `ganvas tstr --hardest-of`: draw this many times the images and keep those the run's "
              "discriminator finds hardest to name; needs a run trained with a class head")
     sizes = sizes.replace(" ", "")
     problem = None
@@ -189,13 +200,16 @@ def synthetic_section():
         conditional = ", ".join(family.name for family in FAMILIES.values() if family.conditional)
         problem = (f"{config.model} is unconditional: its images have no labels to train a classifier on; "
                    f"use a conditional run ({conditional}).")
-    elif not all(size.isdigit() and int(size) > 0 for size in sizes.split(",")):
-        problem = f"Training set sizes must be whole numbers above 0, separated by commas (not {sizes!r})."
-    options = ["--sizes", sizes, "--epochs", int(epochs), "--noise-scale", scale]
+    else:
+        try:
+            parse_sizes(sizes)  # as `trainer tstr` reads them
+        except ValueError as error:
+            problem = f"Training set sizes: {error}."
+    options = ["--sizes", sizes, "--epochs", int(epochs), "--noise-scale", scale, "--classifier-arch", arch]
     if config.class_loss_weight and hardest_of > 1:
         options += ["--hardest-of", int(hardest_of)]
     job_panel("tstr", "Run it", options, problem)
-    table = read_json(path / "tstr.json", default=None)
+    table = read_json(RunDirectory(path).job_report_path("tstr"), default=None)
     if not isinstance(table, dict) or not table.get("results"):
         st.info("Not run yet for this run.")
         return
@@ -215,7 +229,7 @@ def synthetic_section():
                                              for record in result.get("history") or []}
                            for result in table["results"]})
     if not curves.empty:
-        st.markdown("**Real test accuracy per LeNet epoch**")
+        st.markdown(f"**Real test accuracy per {judge_name(table)} epoch**")
         st.line_chart(curves, x_label="epoch", y_label="accuracy")
 
 
@@ -225,17 +239,17 @@ def colour_section(have_classifier: bool):
     st.subheader(f"{name} against the true colours")
     left, right = st.columns(2)
     count = left.number_input("Test images to score", min_value=1, max_value=50000, value=10000, step=1000,
-                              help="as `trainer eval --n`: at most the data set's test images")
+                              help="as `ganvas eval --n`: at most the data set's test images")
     baselines = baseline_runs()
     baseline = right.selectbox("Baseline run", [None, *baselines], format_func=lambda item: item or "none",
                                index=1 if baselines else 0,
-                               help="as `trainer eval --baseline-run`: another colorize run of the same images, "
+                               help="as `ganvas eval --baseline-run`: another colorize run of the same images, "
                                     "best the L1-only one (`--adversarial-weight 0`)")
-    arguments = ["--n", int(count)]
+    arguments = ["--n", int(count), "--classifier-arch", arch]
     if baseline:
         arguments += ["--baseline-run", run_files.run_path(root, baseline)]
     job_panel("eval", "Score the generator now", arguments)
-    metrics = read_json(path / "metrics.json", default=None)
+    metrics = read_json(RunDirectory(path).job_report_path("eval"), default=None)
     if not isinstance(metrics, dict) or "psnr" not in metrics:
         st.info("Not scored yet: press the button.")
         return

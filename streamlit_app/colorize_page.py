@@ -21,7 +21,7 @@ from trainer.data import short_name
 # than silently not offered by the file dialog.
 PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
 NO_COLORIZERS = ("There are no colorize runs yet: train one on the Runs page (family colorize) or with "
-                 "`python -m trainer train --dataset emoji --model colorize`.")
+                 "`ganvas train --dataset emoji --model colorize`.")
 
 
 class UploadedPhoto(io.BytesIO):
@@ -67,7 +67,7 @@ def show(grey, coloured: bytes, upload, seconds: float) -> None:
     coloured_panel.image(coloured, caption=f"colorized by {name}", width="stretch", output_format="PNG")
     original_panel.image(upload.getvalue(), caption=f"original: {upload.name}", width="stretch", output_format="PNG")
     st.caption(f"{width} × {height} pixels colorized in {1000 * seconds:.0f} ms: the colours are predicted at "
-               f"{side} × {side} and scaled up to the photo, whose own luminance is kept (`trainer colorize` "
+               f"{side} × {side} and scaled up to the photo, whose own luminance is kept (`ganvas colorize` "
                f"gives the same PNG).")
     stem = name if epoch is None else f"{name}-epoch{epoch}"
     st.download_button("Download PNG", coloured, file_name=f"{Path(upload.name).stem}-{stem}.png", mime="image/png",

@@ -79,7 +79,7 @@ def pick_run(rows: list[dict], label: str = "Run", unlisted: dict[str, str] | No
         wanted = None
     if not names:
         st.info(none_yet or "There are no runs yet. Start one on the Runs page, or from a terminal with "
-                            "`python -m trainer train`.")
+                            "`ganvas train`.")
         return None
     if wanted and wanted not in names:
         st.warning(f"The run {wanted} cannot be shown on this page (no such run, or its config.json is "

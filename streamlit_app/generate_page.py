@@ -85,7 +85,7 @@ with samples_tab:
     count = middle.slider("How many", 1, 100, 20)
     seed = right.number_input("Seed", min_value=0, max_value=MAX_SEED, value=0, key="sample-seed")
     scale = last.slider("Noise scale", 0.0, 2.0, 1.0, 0.1,
-                        help="as `trainer sample --noise-scale`: below 1 more typical images, above 1 more varied")
+                        help="as `ganvas sample --noise-scale`: below 1 more typical images, above 1 more varied")
     index = parse_label(label, labels) if conditional else 0
     images = images_for(noise(seed, count, scale), one_hot([index] * count))
     what = f"{count} samples of “{label}”" if conditional else f"{count} samples"

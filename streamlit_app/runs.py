@@ -25,12 +25,11 @@ from pathlib import Path
 from trainer.config import TrainConfig
 from trainer.data import short_name
 from trainer.launch import prepare
-from trainer.rundir import RUN_NAME_PATTERN, RunDirectory, RunError, atomic_write, check_run_name, read_json
+from trainer.rundir import (CLASSIFIERS_DIR, JOB_REPORTS, RUN_NAME_PATTERN, RunDirectory, RunError, atomic_write,
+                            check_run_name, read_json)
+from trainer.rundir import LAUNCH_FILE, TRAINING_LOG  # noqa: F401  (the tests name them through this module)
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-LAUNCH_FILE = "launch.json"  # pid and command of the last training the app started here
-TRAINING_LOG = "train.log"
-JOB_OUTPUTS = {"eval": "metrics.json", "tstr": "tstr.json"}  # the commands the app runs on a run
 
 
 def runs_dir() -> Path:
@@ -39,7 +38,7 @@ def runs_dir() -> Path:
 
 
 def classifiers_dir() -> Path:
-    return Path(os.environ.get("GANVAS_CLASSIFIERS_DIR", "classifiers")).resolve()
+    return Path(os.environ.get("GANVAS_CLASSIFIERS_DIR", CLASSIFIERS_DIR)).resolve()
 
 
 def run_path(root: Path, name: str) -> Path:
@@ -102,8 +101,9 @@ def run_state(path: Path) -> dict:
     - `failed` with the log's last lines, for a training that died before writing anything;
     - `unknown`: a run directory without status.json (an older version, or copied files), or
       with a damaged one."""
-    status = read_dict(RunDirectory(path).status_path)
-    launch = read_dict(path / LAUNCH_FILE)
+    run = RunDirectory(path)
+    status = read_dict(run.status_path)
+    launch = read_dict(run.launch_path)
     launched_after_status = (number(launch.get("started")) or 0) > (number(status.get("updated")) or 0)
     if launched_after_status and process_alive(launch.get("pid")):
         # Until the new process writes its own status, the file still describes the last one.
@@ -115,11 +115,11 @@ def run_state(path: Path) -> dict:
                          "restarted); the last finished epoch is kept: resume it"}
     if launched_after_status:
         return {**status, "state": "failed",
-                "error": "the training ended before its first epoch: " + error_line(log_tail(path / TRAINING_LOG, 200))}
+                "error": "the training ended before its first epoch: "
+                         + error_line(log_tail(run.training_log_path, 200))}
     if state is None:
-        status_path = RunDirectory(path).status_path
-        if status_path.exists():  # there, but cut short or not a status: named, left as it is
-            return {"state": "unknown", "error": f"{status_path} is damaged (not a run's status); the next "
+        if run.status_path.exists():  # there, but cut short or not a status: named, left as it is
+            return {"state": "unknown", "error": f"{run.status_path} is damaged (not a run's status); the next "
                                                  f"training of the run rewrites it"}
         return {"state": "unknown", "error": "no status.json: written by an older version, or copied"}
     return status
@@ -135,7 +135,7 @@ def load_config(path: Path) -> TrainConfig | None:
 def latest_label_accuracy(path: Path, history: list[dict]) -> float | None:
     """From metrics.json (`trainer eval`) when it is newer than the last evaluated epoch in
     the history (`--eval-every`), else from the history."""
-    metrics = read_dict(path / "metrics.json")
+    metrics = read_dict(RunDirectory(path).job_report_path("eval"))
     evaluated = [record for record in history if "label_accuracy" in record]
     if evaluated and (number(evaluated[-1].get("epoch")) or 0) > (number(metrics.get("epoch")) or 0):
         return evaluated[-1]["label_accuracy"]
@@ -177,12 +177,14 @@ def list_runs(root: Path) -> list[dict]:
         return []
     rows = [summary(path) for path in root.iterdir()
             if path.is_dir() and RUN_NAME_PATTERN.fullmatch(path.name)
-            and any((path / name).exists() for name in ("config.json", LAUNCH_FILE))]
+            and (RunDirectory(path).exists() or RunDirectory(path).launch_path.exists())]
     return sorted(rows, key=lambda row: row["updated"] or 0, reverse=True)
 
 
 def _spawn(command: list[str], log_path: Path) -> int:
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    # The command hides TensorFlow's C++ log lines itself, unless the app was started with
+    # TF_CPP_MIN_LOG_LEVEL set, which the training then inherits.
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -233,8 +235,9 @@ def resume_training(root: Path, name: str, epochs: int | None = None) -> int:
 
 
 def _record_launch(path: Path, command: list[str]) -> int:
-    pid = _spawn(command, path / TRAINING_LOG)
-    atomic_write(path / LAUNCH_FILE, json.dumps(dict(pid=pid, command=command, started=time.time())))
+    run = RunDirectory(path)
+    pid = _spawn(command, run.training_log_path)
+    atomic_write(run.launch_path, json.dumps(dict(pid=pid, command=command, started=time.time())))
     return pid
 
 
@@ -265,9 +268,9 @@ def delete_run(root: Path, name: str) -> None:
         raise RunError(f"{name} is training: stop it before deleting it")
     # A job still running would write its output into a new directory of the same name: a run
     # that no page lists, and whose name a new training is refused.
-    for job in JOB_OUTPUTS:
+    for job in JOB_REPORTS:
         if job_state(path, job)["state"] == "running":
-            raise RunError(f"`trainer {job}` is running on {name}: delete it once that has finished")
+            raise RunError(f"`ganvas {job}` is running on {name}: delete it once that has finished")
     # The run's own lock, held while the files go: a training started from a terminal a moment
     # ago, which no status shows yet, makes this refuse, and one starting now is refused.
     run = RunDirectory(path)
@@ -280,20 +283,21 @@ def delete_run(root: Path, name: str) -> None:
 
 def job_state(path: Path, job: str) -> dict:
     """`{"state": "running" | "finished" | "failed" | "none", "log": ...}` of a background job."""
-    record = read_dict(path / f"{job}.job.json")
+    run = RunDirectory(path)
+    record = read_dict(run.job_record_path(job))
     if not record:
         return {"state": "none"}
     if process_alive(record.get("pid")):
         return {"state": "running", **record}
-    output = path / JOB_OUTPUTS[job]
+    output = run.job_report_path(job)
     finished = output.exists() and output.stat().st_mtime >= (number(record.get("started")) or 0)
-    return {"state": "finished" if finished else "failed", "log": log_tail(path / f"{job}.log"), **record}
+    return {"state": "finished" if finished else "failed", "log": log_tail(run.job_log_path(job)), **record}
 
 
 def start_job(root: Path, name: str, job: str, arguments: list[str] = ()) -> int:
     """Run `python -m trainer <job> --run <name> ...` in the background (`eval` writes
     metrics.json, `tstr` writes tstr.json)."""
-    if job not in JOB_OUTPUTS:
+    if job not in JOB_REPORTS:
         raise RunError(f"unknown job {job!r}")
     path = run_path(root, name)
     if job_state(path, job)["state"] == "running":
@@ -301,7 +305,8 @@ def start_job(root: Path, name: str, job: str, arguments: list[str] = ()) -> int
     command = [sys.executable, "-m", "trainer", job, "--run", str(path), *map(str, arguments)]
     if job == "eval":
         command += ["--classifiers-dir", str(classifiers_dir())]
-    (path / f"{job}.log").unlink(missing_ok=True)
-    pid = _spawn(command, path / f"{job}.log")
-    atomic_write(path / f"{job}.job.json", json.dumps(dict(pid=pid, command=command, started=time.time())))
+    run = RunDirectory(path)
+    run.job_log_path(job).unlink(missing_ok=True)
+    pid = _spawn(command, run.job_log_path(job))
+    atomic_write(run.job_record_path(job), json.dumps(dict(pid=pid, command=command, started=time.time())))
     return pid

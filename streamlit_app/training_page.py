@@ -5,8 +5,6 @@ status.json and samples/; refreshes itself every two seconds while the run is tr
 at all otherwise. Runs from before steps.jsonl draw their curves from history.jsonl.
 """
 
-import re
-
 import pandas as pd
 import streamlit as st
 
@@ -15,7 +13,6 @@ from streamlit_app import runs as run_files
 from trainer.images import animated_gif
 from trainer.rundir import RunDirectory
 
-SAMPLE_NAME = re.compile(r"epoch_(\d+)\.png")
 CURVES = ("d_loss", "g_loss", "d_real", "d_fake")
 # What `--eval-every` adds to the history: the classifier's verdict, or a colorizer's scores
 # against the true colours (trainer/metrics.py).
@@ -33,15 +30,6 @@ path = common.open_run(name)
 if path is None:
     st.stop()
 live = run_files.run_state(path)["state"] in common.LIVE_STATES
-
-
-def sample_files(path) -> dict[int, object]:
-    try:
-        files = list((path / "samples").iterdir())
-    except FileNotFoundError:
-        return {}
-    matches = ((SAMPLE_NAME.fullmatch(file.name), file) for file in files)
-    return dict(sorted((int(match.group(1)), file) for match, file in matches if match))
 
 
 def header(state, history, config):
@@ -149,12 +137,12 @@ def charts(history, steps):
             chart(right, frame, [key], "", height=200)
     else:
         right.caption("Scores (label accuracy and Fréchet distance; a colorizer's PSNR, SSIM and colourfulness) "
-                      "appear here when the run trains with `--eval-every K`; `trainer eval` scores the final "
+                      "appear here when the run trains with `--eval-every K`; `ganvas eval` scores the final "
                       "generator (Classifier page).")
 
 
 def samples(path, name, config):
-    files = sample_files(path)
+    files = RunDirectory(path).sample_paths()
     if not files:
         st.info("The first sample grid appears when the first epoch ends.")
         return

@@ -432,7 +432,7 @@ def test_a_run_is_not_deleted_under_a_running_job(tmp_path):
     try:
         (tmp_path / "scored" / "eval.job.json").write_text(json.dumps(dict(pid=stand_in.pid, started=1.0)))
         wait_for(lambda: run_files.process_alive(stand_in.pid), what="the stand-in to start")
-        with pytest.raises(RunError, match="`trainer eval` is running on scored"):
+        with pytest.raises(RunError, match="`ganvas eval` is running on scored"):
             run_files.delete_run(tmp_path, "scored")
         assert (tmp_path / "scored").is_dir()
     finally:

@@ -140,7 +140,7 @@ def test_importing_data_does_not_import_tensorflow():
 # ---- finding and verifying files ------------------------------------------------------------
 
 def test_missing_file_names_the_file_and_the_fix(isolated):
-    expected = "train-images-idx3-ubyte .*not found.*python -m trainer data fetch"
+    expected = "train-images-idx3-ubyte .*not found.*ganvas data fetch"
     with pytest.raises(data.DataError, match=expected):
         data.load("fashion_mnist")
     report = data.check(["fashion_mnist"])
@@ -159,7 +159,7 @@ def test_corrupt_file_is_an_error_even_when_a_later_source_is_good(isolated, rea
         data.load("mnist", data_dir=str(isolated / "mine"))
     message = str(error.value)
     assert str(labels) in message and data.SHA256["mnist"]["train-labels-idx1-ubyte"] in message
-    assert "python -m trainer data fetch" in message and "corrupt" in message
+    assert "ganvas data fetch" in message and "corrupt" in message
 
     truncated = mine / "t10k-images-idx3-ubyte"
     truncated.unlink()

@@ -108,7 +108,7 @@ def test_a_worker_that_dies_stops_the_other_within_the_timeout(tmp_path):
 
 def test_the_launcher_refuses_what_it_cannot_start():
     for arguments, message in ((["--workers", "0", "--", "train"], "--workers must be at least 1"),
-                               (["--", "sample", "--run", "x"], "launch starts `trainer train`")):
+                               (["--", "sample", "--run", "x"], "launch starts `ganvas train`")):
         code, _, stderr = finish(cli("launch", *arguments), timeout=60)
         assert code == 2 and message in stderr and "Traceback" not in stderr, stderr
 

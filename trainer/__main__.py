@@ -1,4 +1,5 @@
-"""The command line: `python -m trainer train|sample|colorize|data ...`.
+"""The command line: `ganvas train|sample|colorize|data ...`, the same as `python -m trainer ...`
+(pyproject.toml makes `ganvas` run `main` below).
 
 A thin layer over the library: it turns arguments into a TrainConfig, reports problems in one
 clear line, and sets the exit code. TensorFlow is imported only by commands that need it, so
@@ -12,12 +13,13 @@ import math
 import sys
 from pathlib import Path
 
-from trainer import start_tensorflow
+from trainer import choose_native_logs, start_tensorflow
 from trainer.config import TrainConfig, check_range, choices
 from trainer.data import BUILTIN_DATASETS
 from trainer.launch import new_config
 from trainer.models import describe_families
-from trainer.rundir import RunError, add_run_options, resolve_run, take_lock
+from trainer.judges import ARCHITECTURES, ARCHITECTURES_HELP, CLASSIFIER_STEPS, DEFAULT_ARCH, NAMES, parse_sizes
+from trainer.rundir import CLASSIFIERS_DIR, RunError, add_judge_options, add_run_options, resolve_run
 
 class UserError(Exception):
     """Something the user can fix; printed as one line, exit code 2."""
@@ -66,7 +68,7 @@ def refuse_image_conditioned(config, command: str) -> None:
 
     if is_image_conditioned(config.model):
         raise UserError(f"{config.run_name} is a {config.model} run: it colours grey images rather than drawing "
-                        f"{command}; use `python -m trainer colorize --run {config.run_name} IMAGE --out OUT.png`")
+                        f"{command}; use `ganvas colorize --run {config.run_name} IMAGE --out OUT.png`")
 
 
 def train(args) -> int:
@@ -89,18 +91,11 @@ def train(args) -> int:
 
 def sample(args) -> int:
     start_tensorflow()
-    import numpy as np
-
-    from trainer.images import grid, save_png
     from trainer.models import is_conditional
-    from trainer.sampling import generate, latent_noise, load_generator, parse_label
+    from trainer.sampling import check_samples_file, generate, latent_noise, load_generator, parse_label, write_samples
 
     require_at_least(args, 1, "n")
-    out_format = Path(args.out).suffix.lower()  # "GRID.PNG" is a PNG too
-    if out_format not in (".png", ".npy"):
-        raise UserError(f"--out must end in .png (a grid) or .npy (raw images), not {args.out!r}")
-    if Path(args.out).is_dir():  # found before drawing, not when the file cannot replace it
-        raise UserError(f"--out {args.out} is a folder; name a file, FILE.png or FILE.npy")
+    check_samples_file(args.out)
     generator, config = load_generator(resolve_run(args.run, args.runs_dir), args.epoch)
     refuse_image_conditioned(config, "samples")
     conditional = is_conditional(config.model)
@@ -113,65 +108,23 @@ def sample(args) -> int:
 
     latent = latent_noise(args.seed, args.n, config.latent_dim, args.noise_scale)
     images = generate(generator, config, latent, tf.one_hot([label] * args.n, len(config.label_names)))
-    if out_format == ".npy":
-        from io import BytesIO
-
-        from trainer.rundir import atomic_write
-
-        buffer = BytesIO()
-        np.save(buffer, images)
-        atomic_write(Path(args.out), buffer.getvalue())
-    else:
-        save_png(args.out, grid(images, -(-args.n // 10), min(args.n, 10)))
+    write_samples(images, args.out)
     which = f" of label {config.label_names[label]!r} (index {label})" if conditional else ""
     print(f"wrote {args.n} samples{which} to {args.out}")
     return 0
-
-
-CLASSIFIER_STEPS = 2000  # the fewest steps `classifier train` takes by default
 
 
 def classifier_train(args) -> int:
     start_tensorflow()
     import json
 
-    from trainer import data
-    from trainer.classifier import classifier_dir, save_classifier, train_classifier
+    from trainer.classifier import train_and_keep
 
     require_at_least(args, 1, "epochs", "batch_size", "limit_per_class", "image_size")
-    if args.arch == "lenet" and args.image_size is not None and args.image_size < 16:
-        # Two 5x5 convolutions, each pooled by 2, leave nothing of a smaller image.
-        raise UserError(f"--image-size must be at least 16 for lenet, not {args.image_size} (or choose --arch dfn)")
-    directory = classifier_dir(args.dataset, args.arch, args.classifiers_dir, args.image_size)
-
-    def refuse_to_replace():
-        if (directory / "info.json").exists() and not args.overwrite:
-            raise UserError(f"{directory} already holds a classifier, which eval, --eval-every and export use: "
-                            f"add --overwrite to replace it")
-
-    refuse_to_replace()
-    options = dict(data_dir=args.data_dir, image_size=args.image_size, channels=args.channels)
-    train_set = data.load(args.dataset, "train", limit_per_class=args.limit_per_class, seed=args.seed, **options)
-    test_set = data.load(args.dataset, "test", **options)
-    if args.epochs is None:
-        # Twenty MNIST epochs are ~9,400 steps; twenty epochs of emoji's 3,000 images would be 460,
-        # which left the LeNet at 83 % on its own training images (test 73 %); 2,000 steps fit it (78 %).
-        steps_per_epoch = max(1, len(train_set.labels) // args.batch_size)
-        args.epochs = max(20, math.ceil(CLASSIFIER_STEPS / steps_per_epoch))
-    lock = take_lock(directory)  # a second `classifier train` into this folder is refused, not overwriting
-    if lock is None:
-        raise UserError(f"another `classifier train` is writing {directory}; wait for it to finish")
-    with lock:
-        refuse_to_replace()  # again: one that finished while this one loaded the data
-        print(f"training {args.arch} on {args.dataset}: {len(train_set.labels)} training images, "
-              f"{len(test_set.labels)} test images, {args.epochs} epochs", flush=True)
-        model, history = train_classifier(train_set, args.arch, args.epochs, args.batch_size, args.seed,
-                                          test=test_set)
-        info = dict(dataset=args.dataset, arch=args.arch, image_shape=list(train_set.image_shape),
-                    label_names=list(train_set.label_names), train_images=len(train_set.labels),
-                    test_accuracy=history[-1]["test_accuracy"], test_loss=history[-1]["test_loss"],
-                    epochs=args.epochs, history=history)
-        save_classifier(model, info, directory)
+    info, directory = train_and_keep(
+        args.dataset, args.arch, args.classifiers_dir, overwrite=args.overwrite, epochs=args.epochs,
+        batch_size=args.batch_size, limit_per_class=args.limit_per_class, seed=args.seed, log=say,
+        data_dir=args.data_dir, image_size=args.image_size, channels=args.channels)
     print(f"test accuracy {info['test_accuracy']:.2%}; saved in {directory}")
     print(json.dumps({key: info[key] for key in ("dataset", "arch", "test_accuracy")}))
     return 0
@@ -193,10 +146,10 @@ def evaluate(args) -> int:
     if args.baseline_run:
         raise UserError(f"--baseline-run compares colorize runs; {config.run_name} is a {config.model} run")
     require_at_least(args, 2 * len(config.label_names), "n")  # a spread needs two samples of each label
-    classifier = Classifier.for_run(config, args.classifiers_dir)
+    classifier = Classifier.for_run(config, args.classifiers_dir, args.classifier_arch)
     metrics = Evaluator(config, classifier, args.n, args.seed)(generator)
     epoch = epoch or len(run.history())
-    metrics = dict(epoch=epoch, classifier=str(classifier.directory), **metrics)
+    metrics = dict(epoch=epoch, classifier=str(classifier.directory), classifier_arch=args.classifier_arch, **metrics)
     return write_report(run, args, config, metrics, summary(metrics))
 
 
@@ -208,7 +161,8 @@ def write_report(run, args, config, metrics: dict, table: str) -> int:
 
     output = run.report_path("metrics", args.epoch)
     atomic_write(output, json.dumps(metrics, indent=2))
-    print(f"{config.model} on {config.dataset}, epoch {metrics['epoch']}:")
+    judge = f", judged by the {NAMES[args.classifier_arch]} in {metrics['classifier']}" if metrics["classifier"] else ""
+    print(f"{config.model} on {config.dataset}, epoch {metrics['epoch']}{judge}:")
     print(table)
     print(f"wrote {output}")
     return 0
@@ -233,10 +187,11 @@ def evaluate_colorizer(args, run, generator, config, epoch) -> int:
             raise UserError(f"--baseline-run {args.baseline_run} was trained on {other.dataset} at "
                             f"{other.image_shape}, this run on {config.dataset} at {config.image_shape}: "
                             f"a baseline must colour the same images")
-    evaluator = evaluator_for(config, args.n, args.seed, args.classifiers_dir)
+    evaluator = evaluator_for(config, args.n, args.seed, args.classifiers_dir, args.classifier_arch)
     epoch = epoch or len(run.history())
     classifier = evaluator.classifier.directory if evaluator.classifier is not None else None
-    metrics = dict(epoch=epoch, classifier=classifier and str(classifier), **evaluator(generator))
+    metrics = dict(epoch=epoch, classifier=classifier and str(classifier),
+                   classifier_arch=classifier and args.classifier_arch, **evaluator(generator))
     metrics["baselines"] = {"grey image": evaluator.grey_baseline()}
     if baseline is not None:
         baseline_generator, other, baseline_epoch = baseline
@@ -313,23 +268,18 @@ def tstr(args) -> int:
     from trainer.rundir import RunDirectory, atomic_write
     from trainer.synthetic import train_on_synthetic_test_on_real
 
-    try:
-        sizes = list(dict.fromkeys(int(size) for size in args.sizes.split(",")))  # a size twice is one table row
-    except ValueError:
-        sizes = []
-    if not sizes or min(sizes) < 1:
-        raise UserError(f"--sizes takes whole numbers above 0 separated by commas, not {args.sizes!r}")
+    sizes = parse_sizes(args.sizes)
     require_at_least(args, 1, "epochs")
     path = resolve_run(args.run, args.runs_dir)
     generator, config, discriminator, epoch = load_for_drawing(path, args)
     if min(sizes) < len(config.label_names):
         raise UserError(f"--sizes must be at least {len(config.label_names)}: one image of each label")
     table = train_on_synthetic_test_on_real(generator, config, sizes, args.epochs, args.seed, args.noise_scale,
-                                            args.hardest_of, discriminator)
+                                            args.hardest_of, discriminator, arch=args.classifier_arch)
     table = dict(epoch=epoch, **table)
     output = RunDirectory(path).report_path("tstr", args.epoch)
     atomic_write(output, json.dumps(table, indent=2))
-    print(f"{'training set':32s} {'images':>8s} {'real test accuracy':>19s}")
+    print(f"{'training set':32s} {'images':>8s} {'real test accuracy':>19s}  ({NAMES[args.classifier_arch]}s)")
     for result in table["results"]:
         print(f"{result['name']:32s} {result['train_images']:8d} {result['test_accuracy']:19.2%}")
     for size, gap in table["gap_real_minus_synthetic"].items():
@@ -358,7 +308,7 @@ def data_command(args) -> int:
         print(f"{mark} {entry['dataset']}/{entry['file']}: {detail}")
         problems += not entry["ok"]
     if problems:
-        print("fix with: python -m trainer data fetch", file=sys.stderr)
+        print("fix with: ganvas data fetch", file=sys.stderr)
     return 1 if problems else 0
 
 
@@ -383,7 +333,7 @@ def add_hardest_of_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer", description="Train conditional GANs.")
+    parser = argparse.ArgumentParser(prog="ganvas", description="Train conditional GANs.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train_parser = commands.add_parser(
@@ -410,8 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     classifier_train_parser = classifier_commands.add_parser("train", help="train and keep a classifier")
     classifier_train_parser.add_argument("--dataset", default="mnist",
                                          help="mnist, fashion_mnist, emoji or folder:PATH")
-    classifier_train_parser.add_argument("--arch", default="lenet", choices=("lenet", "dfn"),
-                                         help="lenet (Sony thesis) or dfn (deep feed-forward, IME-USP slides)")
+    classifier_train_parser.add_argument("--arch", default=DEFAULT_ARCH, choices=ARCHITECTURES, help=ARCHITECTURES_HELP)
     classifier_train_parser.add_argument("--epochs", type=int,
                                          help="the learning rate decays over all of them (default: 20, or as many as "
                                               f"make {CLASSIFIER_STEPS:,} steps on a smaller data set)")
@@ -421,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     classifier_train_parser.add_argument("--channels", type=int, choices=(1, 3))
     classifier_train_parser.add_argument("--seed", type=int, default=0)
     classifier_train_parser.add_argument("--data-dir")
-    classifier_train_parser.add_argument("--classifiers-dir", default="classifiers")
+    classifier_train_parser.add_argument("--classifiers-dir", default=CLASSIFIERS_DIR)
     classifier_train_parser.add_argument("--overwrite", action="store_true", help="replace the classifier kept there")
     classifier_train_parser.set_defaults(handler=classifier_train)
 
@@ -429,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(eval_parser)
     eval_parser.add_argument("--n", type=int, default=10000, help="samples to score (default: 10000)")
     eval_parser.add_argument("--seed", type=int, default=0)
-    eval_parser.add_argument("--classifiers-dir", default="classifiers")
+    add_judge_options(eval_parser)
     eval_parser.add_argument("--baseline-run", help="colorize: another colorize run (the L1-only baseline, trained "
                                                     "with --adversarial-weight 0) scored on the same test images")
     eval_parser.set_defaults(handler=evaluate)
@@ -460,7 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     tstr_parser.add_argument("--sizes", default="30000,60000",
                              help="training set sizes; the real images come in equal shares per class, except at the "
                                   "training set's own size, which takes all of it (default: 30000,60000)")
-    tstr_parser.add_argument("--epochs", type=int, default=5, help="LeNet epochs per training set (default: 5)")
+    tstr_parser.add_argument("--epochs", type=int, default=5, help="classifier epochs per training set (default: 5)")
+    tstr_parser.add_argument("--classifier-arch", choices=ARCHITECTURES, default=DEFAULT_ARCH,
+                             help=f"the classifiers trained on each set: {ARCHITECTURES_HELP} (default: {DEFAULT_ARCH})")
     tstr_parser.add_argument("--seed", type=int, default=0)
     add_noise_scale_option(tstr_parser)
     add_hardest_of_option(tstr_parser)
@@ -468,13 +419,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     launch_parser = commands.add_parser(
         "launch", help="train on several local workers (--strategy multiworker)",
-        description="Start N workers of `trainer train` on this machine, each with its TF_CONFIG (free ports of "
-                    "127.0.0.1), and show the chief's progress; Ctrl-C stops them all, saved. Example: python -m "
-                    "trainer launch --workers 2 -- train --model cdcgan --epochs 10. For several machines, see "
+        description="Start N workers of `ganvas train` on this machine, each with its TF_CONFIG (free ports of "
+                    "127.0.0.1), and show the chief's progress; Ctrl-C stops them all, saved. Example: ganvas "
+                    "launch --workers 2 -- train --model cdcgan --epochs 10. For several machines, see "
                     "docs/tools.md (one TF_CONFIG per host).")
     launch_parser.add_argument("--workers", type=int, default=2, help="how many workers (default: 2)")
     launch_parser.add_argument("arguments", nargs=argparse.REMAINDER, metavar="-- train ...",
-                               help="the `trainer train` command every worker runs")
+                               help="the `ganvas train` command every worker runs")
     launch_parser.set_defaults(handler=launch_command)
 
     data_parser = commands.add_parser("data", help="fetch or check the built-in data sets (mnist, fashion_mnist, "
@@ -484,7 +435,20 @@ def build_parser() -> argparse.ArgumentParser:
                              help="only this data set (repeatable; default: all)")
     data_parser.add_argument("--data-dir", help="also look in this directory")
     data_parser.set_defaults(handler=data_command)
+    add_verbose_option(parser)
     return parser
+
+
+def add_verbose_option(parser: argparse.ArgumentParser, default=False) -> None:
+    """`--verbose` on the command line and on every command under it, so that it may come before
+    or after the command's name. Under a command it has no default, which would undo a
+    `--verbose` given before the command."""
+    parser.add_argument("--verbose", action="store_true", default=default,
+                        help="show TensorFlow's C++ log lines, which are hidden otherwise")
+    for action in parser._actions:  # argparse offers no public way to reach the commands' parsers
+        if isinstance(action, argparse._SubParsersAction):
+            for command_parser in set(action.choices.values()):
+                add_verbose_option(command_parser, default=argparse.SUPPRESS)
 
 
 def print_any_name() -> None:
@@ -499,6 +463,7 @@ def print_any_name() -> None:
 def main(argv=None) -> int:
     print_any_name()
     args = build_parser().parse_args(argv)
+    choose_native_logs(args.verbose)  # before a command starts TensorFlow, which reads it once
     from trainer.data import DataError
 
     try:

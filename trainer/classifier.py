@@ -17,11 +17,11 @@ import keras
 import numpy as np
 from keras import layers
 
+from trainer import data
 from trainer.data import ImageDataset
-from trainer.rundir import CLASSIFIERS_DIR, RunError, atomic_write, save_model, trained_classifier_dir
-from trainer.rundir import classifier_dir  # noqa: F401  (the CLI and the tests import it from here)
-
-ARCHITECTURES = ("lenet", "dfn")
+from trainer.judges import DEFAULT_ARCH, FEATURES_ARCH, default_epochs
+from trainer.rundir import (CLASSIFIER_INFO_FILE, CLASSIFIER_MODEL_FILE, CLASSIFIERS_DIR, RunError, atomic_write,
+                            classifier_dir, save_model, take_lock, trained_classifier_dir)
 
 
 def build_lenet(image_shape, num_classes):
@@ -56,7 +56,7 @@ def copy_feature_weights(classifier: keras.Model, maps: keras.Model) -> None:
     targets = [layer for layer in maps.layers if isinstance(layer, layers.Conv2D)]
     if len(sources) != len(targets):
         raise RunError(f"the classifier {classifier.name} is not a LeNet: --classifier-features reads a LeNet's "
-                       f"convolutions (train one with `python -m trainer classifier train --arch lenet`)")
+                       f"convolutions (train one with `ganvas classifier train --arch {FEATURES_ARCH}`)")
     for source, target in zip(sources, targets):
         target.set_weights(source.get_weights())
 
@@ -74,7 +74,7 @@ def to_unit_float(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / 255.0
 
 
-def train_classifier(train: ImageDataset, arch: str = "lenet", epochs: int = 20, batch_size: int = 128,
+def train_classifier(train: ImageDataset, arch: str = DEFAULT_ARCH, epochs: int = 20, batch_size: int = 128,
                      seed: int = 0, log=print, test: ImageDataset | None = None):
     """Adam 1e-3 with the thesis's exponential policy, gamma 0.95, as Caffe's DIGITS applies it:
     once per hundredth of the training, so the rate falls smoothly to about 0.95^100 (0.6 %) of its
@@ -82,7 +82,7 @@ def train_classifier(train: ImageDataset, arch: str = "lenet", epochs: int = 20,
     rate is down to a tenth by mid-training: ten left Fashion-MNIST at 89.7-90.0 %, twenty reach 91 %.
     Returns the model and its per-epoch history (with test accuracy and loss when given)."""
     keras.utils.set_random_seed(seed)
-    build = {"lenet": build_lenet, "dfn": build_dfn}[arch]
+    build = {"lenet": build_lenet, "dfn": build_dfn}[arch]  # trainer/judges.py's ARCHITECTURES
     model = build(train.image_shape, train.num_classes)
     steps_per_epoch = max(1, len(train.labels) // batch_size)
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, steps_per_epoch * epochs / 100, 0.95)
@@ -109,10 +109,49 @@ def train_classifier(train: ImageDataset, arch: str = "lenet", epochs: int = 20,
     return model, history
 
 
+def train_and_keep(dataset: str, arch: str = DEFAULT_ARCH, classifiers_dir: str | Path = CLASSIFIERS_DIR, *,
+                   overwrite: bool = False, epochs: int | None = None, batch_size: int = 128,
+                   limit_per_class: int | None = None, seed: int = 0, log=print, **load_options) -> tuple[dict, Path]:
+    """`trainer classifier train`: the data set's `arch` classifier trained and kept in its folder
+    with its info.json, which is returned with the folder. A classifier kept there is replaced only
+    with `overwrite`, and a second training into the same folder at the same moment is refused.
+    `load_options`: `data_dir`, `image_size` and `channels`, as trainer.data.load takes them."""
+    image_size = load_options.get("image_size")
+    if arch == "lenet" and image_size is not None and image_size < 16:
+        # Two 5x5 convolutions, each pooled by 2, leave nothing of a smaller image.
+        raise RunError(f"--image-size must be at least 16 for lenet, not {image_size} (or choose --arch dfn)")
+    directory = classifier_dir(dataset, arch, classifiers_dir, image_size)
+    refuse_to_replace(directory, overwrite)
+    train_set = data.load(dataset, "train", limit_per_class=limit_per_class, seed=seed, **load_options)
+    test_set = data.load(dataset, "test", **load_options)
+    if epochs is None:
+        epochs = default_epochs(len(train_set.labels), batch_size)
+    lock = take_lock(directory)  # a second `classifier train` into this folder is refused, not overwriting
+    if lock is None:
+        raise RunError(f"another `classifier train` is writing {directory}; wait for it to finish")
+    with lock:
+        refuse_to_replace(directory, overwrite)  # again: one that finished while this one loaded the data
+        log(f"training {arch} on {dataset}: {len(train_set.labels)} training images, "
+            f"{len(test_set.labels)} test images, {epochs} epochs")
+        model, history = train_classifier(train_set, arch, epochs, batch_size, seed, log=log, test=test_set)
+        info = dict(dataset=dataset, arch=arch, image_shape=list(train_set.image_shape),
+                    label_names=list(train_set.label_names), train_images=len(train_set.labels),
+                    test_accuracy=history[-1]["test_accuracy"], test_loss=history[-1]["test_loss"],
+                    epochs=epochs, history=history)
+        save_classifier(model, info, directory)
+    return info, directory
+
+
+def refuse_to_replace(directory: Path, overwrite: bool) -> None:
+    if (directory / CLASSIFIER_INFO_FILE).exists() and not overwrite:
+        raise RunError(f"{directory} already holds a classifier, which eval, --eval-every and export use: "
+                       f"add --overwrite to replace it")
+
+
 def save_classifier(model, info: dict, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    save_model(model, directory / "classifier.keras")
-    atomic_write(directory / "info.json", json.dumps(info, indent=2))
+    save_model(model, directory / CLASSIFIER_MODEL_FILE)
+    atomic_write(directory / CLASSIFIER_INFO_FILE, json.dumps(info, indent=2))
 
 
 class Classifier:
@@ -120,20 +159,20 @@ class Classifier:
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
-        if not (self.directory / "classifier.keras").exists():
+        if not (self.directory / CLASSIFIER_MODEL_FILE).exists():
             raise RunError(f"no classifier in {self.directory}")
         try:
-            self.info = json.loads((self.directory / "info.json").read_text())
-            self.model = keras.models.load_model(self.directory / "classifier.keras", compile=False)
+            self.info = json.loads((self.directory / CLASSIFIER_INFO_FILE).read_text())
+            self.model = keras.models.load_model(self.directory / CLASSIFIER_MODEL_FILE, compile=False)
         except Exception as error:  # Keras and json raise many kinds for a damaged or missing file
             raise RunError(f"cannot load the classifier in {self.directory}: it is damaged or incomplete "
-                           f"({type(error).__name__}: {str(error)[:160]}); train it again with `python -m trainer "
+                           f"({type(error).__name__}: {str(error)[:160]}); train it again with `ganvas "
                            f"classifier train --overwrite` and its data set") from None
         self.features_model = keras.Model(self.model.input, [self.model.get_layer("features").output,
                                                              self.model.output])
 
     @classmethod
-    def for_run(cls, config, root: str | Path = CLASSIFIERS_DIR, arch: str = "lenet") -> "Classifier":
+    def for_run(cls, config, root: str | Path = CLASSIFIERS_DIR, arch: str = DEFAULT_ARCH) -> "Classifier":
         directory = trained_classifier_dir(config.dataset, arch, root, config.image_shape[0])
         classifier = cls(directory)
         if list(classifier.info["image_shape"]) != list(config.image_shape):

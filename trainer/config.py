@@ -12,6 +12,9 @@ import dataclasses
 import json
 from pathlib import Path
 
+from trainer.judges import ARCHITECTURES, ARCHITECTURES_HELP, DEFAULT_ARCH
+from trainer.rundir import CLASSIFIERS_DIR, RunDirectory
+
 STRATEGIES = ("default", "mirrored", "multiworker")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Options added after runs were first written, with the value that means "as before": a run
@@ -109,7 +112,7 @@ class TrainConfig:
     classifier_features: bool = option(False, "the discriminator reads the data set's LeNet classifier (its convolution "
                                               "layers, frozen) instead of learning features of its own, as Projected "
                                               "GANs do: one epoch draws better digits than four without it; train "
-                                              "the classifier first (`trainer classifier train`)",
+                                              "the classifier first (`ganvas classifier train`)",
                                        "Discriminator reads the classifier")
     mode_seeking_weight: float = option(0.0, "weight of a mode-seeking loss (MSGAN): G is rewarded when two noise "
                                              "vectors with the same label give different images; more varied "
@@ -143,7 +146,7 @@ class TrainConfig:
     seed: int = option(0, "seed for data selection, data order, noise and initialisation", "Seed", basic=True)
     strategy: str = option("default", "tf.distribute strategy: default (one device), mirrored (every GPU of this "
                                       "machine, or its logical CPUs) or multiworker (the cluster in TF_CONFIG; see "
-                                      "`trainer launch`)", "Strategy", STRATEGIES)
+                                      "`ganvas launch`)", "Strategy", STRATEGIES)
     worker_timeout: int = option(120, "with --strategy multiworker: seconds a worker waits for the others at an "
                                       "exchange before it stops the run (a worker that died or hangs)",
                                  "Worker timeout (s)")
@@ -157,7 +160,10 @@ class TrainConfig:
     eval_every: int = option(0, "score the generator with the classifier every K epochs (0: never)",
                              "Score every K epochs")
     eval_samples: int = option(2000, "samples scored by --eval-every", "Samples scored")
-    classifiers_dir: str = option("classifiers", "where `trainer classifier train` keeps classifiers", app=False)
+    classifier_arch: str = option(DEFAULT_ARCH, f"the classifier --eval-every scores with: {ARCHITECTURES_HELP}, "
+                                                f"as `ganvas classifier train --arch` trained it",
+                                  "Scoring classifier", ARCHITECTURES)
+    classifiers_dir: str = option(CLASSIFIERS_DIR, "where `ganvas classifier train` keeps classifiers", app=False)
     # Filled in from the data set when training starts; readers need them without the data.
     image_shape: list[int] | None = recorded()
     label_names: list[str] | None = recorded()
@@ -186,7 +192,7 @@ class TrainConfig:
                 refuse(name, "at least 0 and below 1")
         if self.lr_decay_epochs > self.epochs:
             refuse("lr_decay_epochs", f"between 0 and --epochs ({self.epochs})")
-        for name in ("loss", "strategy", "precision", "channels"):
+        for name in ("loss", "strategy", "precision", "channels", "classifier_arch"):
             if getattr(self, name) is not None and getattr(self, name) not in choices(name):
                 refuse(name, f"one of {', '.join(map(str, choices(name)))}")
         unknown = [name for name in self.augment.split(",") if name and name not in AUGMENTATIONS]
@@ -248,7 +254,7 @@ class TrainConfig:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> "TrainConfig":
-        path = Path(run_dir) / "config.json"
+        path = RunDirectory(run_dir).config_path
         try:
             return cls.from_json(path.read_text())
         except json.JSONDecodeError as error:  # a hand edit: the trainer writes it atomically

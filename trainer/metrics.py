@@ -153,15 +153,17 @@ def summary(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def evaluator_for(config, count: int, seed: int = 0, classifiers_dir=None):
+def evaluator_for(config, count: int, seed: int = 0, classifiers_dir=None, arch: str | None = None):
     """The judge of a run's generator, as --eval-every and `trainer eval` score it: a colorizer's
     ColourEvaluator (with the data set's classifier where there is one), else the classifier's
-    Evaluator (a RunError where there is none)."""
+    Evaluator (a RunError where there is none). `arch`: which of the data set's classifiers
+    (default: the run's --classifier-arch)."""
     root = classifiers_dir or config.classifiers_dir
+    arch = arch or config.classifier_arch
     if not is_image_conditioned(config.model):
-        return Evaluator(config, Classifier.for_run(config, root), count, seed)
+        return Evaluator(config, Classifier.for_run(config, root, arch), count, seed)
     try:
-        classifier = Classifier.for_run(config, root)
+        classifier = Classifier.for_run(config, root, arch)
     except RunError:  # no Fréchet distance then; the other figures need no judge
         classifier = None
     return ColourEvaluator(config, count, seed, classifier)
@@ -256,5 +258,5 @@ def colour_summary(metrics: dict) -> str:
         lines.append(f"Fréchet distance in the classifier's features; real train vs real test: "
                      f"{metrics['frechet_distance_floor']:.3f}")
     else:
-        lines.append("no Fréchet distance: the data set has no classifier (`python -m trainer classifier train`)")
+        lines.append("no Fréchet distance: the data set has no classifier (`ganvas classifier train`)")
     return "\n".join(lines)

@@ -5,9 +5,17 @@
     steps.jsonl      one JSON object every 100 iterations or so: the live curves
     status.json      state (running, finished, failed, stopped), pid, epoch, epochs, updated, error
     samples/         epoch_0001.png ...: the fixed-noise grid, one row per label
-    checkpoints/     tf.train.CheckpointManager files, numbered by epoch
+    checkpoints/     tf.train.CheckpointManager files, numbered by epoch; interrupted/ after a stop
+                     mid-epoch
     generator.keras  the final generator
     tb/              TensorBoard scalars and sample images
+    metrics.json     `trainer eval`'s report (metrics_epoch_0005.json for --epoch 5), tstr.json `tstr`'s
+    launch.json      pid and command of the last training the app started, train.log its output
+    eval.job.json    pid and command of the app's background `eval` (tstr.job.json: `tstr`),
+                     eval.log (tstr.log) its output
+
+and `classifiers/<dataset>-<arch>/` holds each data set's judge: classifier.keras and info.json.
+This module names every one of these files and folders; the other modules ask it for their paths.
 
 Every file is replaced atomically (write a temporary file, then rename) so that a reader, or a
 `kill -9` at any moment, never leaves half a file behind; steps.jsonl, which grows all along, is
@@ -23,15 +31,25 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import tempfile
 import time
 from pathlib import Path
+
+from trainer.judges import ARCHITECTURES, ARCHITECTURES_HELP, DEFAULT_ARCH
 
 STATES = ("running", "finished", "failed", "stopped")
 # Run names become directory names: no separators, no leading dot, nothing that can climb out.
 RUN_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_RUN_NAME_LENGTH = 255  # NAME_MAX of Linux and macOS file systems; a run name is ASCII
 CLASSIFIERS_DIR = "classifiers"
+CLASSIFIER_MODEL_FILE = "classifier.keras"  # in a classifier's folder, beside its info.json
+CLASSIFIER_INFO_FILE = "info.json"
+LAUNCH_FILE = "launch.json"  # pid and command of the last training the app started in a run
+TRAINING_LOG = "train.log"  # that training's output
+# The commands the app runs in the background on a run, and the report each writes.
+JOB_REPORTS = {"eval": "metrics", "tstr": "tstr"}
+SAMPLE_NAME = re.compile(r"epoch_(\d+)\.png")  # a grid in samples/, by its epoch
 UMASK = os.umask(0)
 os.umask(UMASK)
 
@@ -88,7 +106,7 @@ def save_model(model, path: Path) -> None:
 MAX_CLASSIFIER_NAME = 160  # bytes of a classifier folder's data-set part, well under a file name's 255
 
 
-def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIFIERS_DIR,
+def classifier_dir(dataset: str, arch: str = DEFAULT_ARCH, root: str | Path = CLASSIFIERS_DIR,
                    image_size: int | None = None) -> Path:
     """`classifiers/<dataset>-<arch>/`, where a data set's classifier keeps classifier.keras and
     info.json; `<dataset>-<size>px-<arch>/` for images of another size than the data set's own
@@ -107,18 +125,29 @@ def classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIF
     return Path(root) / f"{name}-{arch}"
 
 
-def trained_classifier_dir(dataset: str, arch: str = "lenet", root: str | Path = CLASSIFIERS_DIR,
+def trained_classifier_dir(dataset: str, arch: str = DEFAULT_ARCH, root: str | Path = CLASSIFIERS_DIR,
                            image_size: int | None = None) -> Path:
-    """`classifier_dir`, or a RunError that says how to train the classifier it lacks; free of
-    TensorFlow, so that the app's start form refuses a training that needs one at once."""
+    """`classifier_dir`, or a RunError that names the judge it lacks and the command that trains
+    it; free of TensorFlow, so that the app's start form refuses a training that needs one at once."""
     directory = classifier_dir(dataset, arch, root, image_size)
-    if not (directory / "classifier.keras").exists():
+    if not (directory / CLASSIFIER_MODEL_FILE).exists():
         needs = (" (it tests on a split of its own: lay the folder out as PATH/train/<label>/ and "
                  "PATH/test/<label>/)" if dataset.startswith("folder:") else "")
-        size = "" if directory == classifier_dir(dataset, arch, root) else f" --image-size {image_size}"
         raise RunError(f"no {arch} classifier for {dataset} in {directory}; train one with "
-                       f"`python -m trainer classifier train --dataset {dataset}{size}`{needs}")
+                       f"`{shlex.join(classifier_train_command(dataset, arch, root, image_size))}`{needs}")
     return directory
+
+
+def classifier_train_command(dataset: str, arch: str = DEFAULT_ARCH, root: str | Path = CLASSIFIERS_DIR,
+                             image_size: int | None = None) -> list[str]:
+    """The command that trains the judge `classifier_dir` names, for the errors and the app to
+    show: --image-size only for a judge of another size than the data set's own."""
+    command = ["ganvas", "classifier", "train", "--dataset", dataset]
+    if classifier_dir(dataset, arch, root, image_size) != classifier_dir(dataset, arch, root):
+        command += ["--image-size", str(image_size)]
+    if arch != DEFAULT_ARCH:
+        command += ["--arch", arch]
+    return command
 
 
 # The failed writes that mean "the disk, not the training": errno, what strerror says (which
@@ -191,14 +220,38 @@ class RunDirectory:
     generator_path = property(lambda self: self.path / "generator.keras")
     tensorboard_dir = property(lambda self: self.path / "tb")
 
+    interrupted_dir = property(lambda self: self.checkpoints_dir / "interrupted")  # a stop mid-epoch
+    launch_path = property(lambda self: self.path / LAUNCH_FILE)
+    training_log_path = property(lambda self: self.path / TRAINING_LOG)
+
     def sample_path(self, epoch: int) -> Path:
         return self.samples_dir / f"epoch_{epoch:04d}.png"
 
-    def report_path(self, name: str, epoch: int | None) -> Path:
+    def sample_paths(self) -> dict[int, Path]:
+        """Every epoch's grid in samples/, by epoch, in order; another file there is left out."""
+        try:
+            files = list(self.samples_dir.iterdir())
+        except FileNotFoundError:
+            return {}
+        matches = ((SAMPLE_NAME.fullmatch(file.name), file) for file in files)
+        return dict(sorted((int(match.group(1)), file) for match, file in matches if match))
+
+    def report_path(self, name: str, epoch: int | None = None) -> Path:
         """Where `eval` and `tstr` write: metrics.json and tstr.json describe the run's final
         generator (the app and the export read them), so scoring an earlier checkpoint with
         --epoch writes metrics_epoch_0005.json beside them instead of replacing them."""
         return self.path / (f"{name}.json" if epoch is None else f"{name}_epoch_{epoch:04d}.json")
+
+    def job_record_path(self, job: str) -> Path:
+        """The pid and command of the app's background `job` (a JOB_REPORTS key)."""
+        return self.path / f"{job}.job.json"
+
+    def job_log_path(self, job: str) -> Path:
+        return self.path / f"{job}.log"
+
+    def job_report_path(self, job: str) -> Path:
+        """What `job` writes when it succeeds: the report on the final generator."""
+        return self.report_path(JOB_REPORTS[job])
 
     def exists(self) -> bool:
         return self.config_path.exists()
@@ -288,7 +341,7 @@ def json_lines(records: list[dict]) -> str:
 def resolve_run(name_or_path: str, runs_dir: str) -> Path:
     """A run directory's path, or the name of a run in `runs_dir`."""
     for path in (Path(name_or_path), Path(runs_dir) / name_or_path):
-        if (path / "config.json").exists():
+        if RunDirectory(path).exists():
             return path
     raise RunError(f"{name_or_path} is not a run directory, nor a run in {runs_dir}/ (no config.json in either)")
 
@@ -299,3 +352,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs-dir", default="runs")
     parser.add_argument("--epoch", type=int, help="a kept checkpoint's epoch (default: the final generator, "
                                                   "or the latest checkpoint while training)")
+
+
+def add_judge_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that judges with a kept classifier (`eval`, the export):
+    which of the data set's classifiers, and where `classifier train` keeps them."""
+    parser.add_argument("--classifier-arch", choices=ARCHITECTURES, default=DEFAULT_ARCH,
+                        help=f"the judge: {ARCHITECTURES_HELP}, as `ganvas classifier train --arch` trained it "
+                             f"(default: {DEFAULT_ARCH})")
+    parser.add_argument("--classifiers-dir", default=CLASSIFIERS_DIR)

@@ -15,9 +15,9 @@ import tensorflow as tf
 
 from trainer.config import TrainConfig
 from trainer.data import convert_channels
-from trainer.images import grid, to_unit_range
+from trainer.images import grid, save_png, to_unit_range
 from trainer.models import build_discriminator, build_generator, is_conditional, is_image_conditioned
-from trainer.rundir import RunDirectory, RunError
+from trainer.rundir import RunDirectory, RunError, atomic_write
 
 GRID_COLUMNS = 10
 COLOURED_ROWS = 8  # training images in a colorize run's grid, a row of grey | generated | original each
@@ -103,6 +103,29 @@ def to_model_range(images, output_range) -> tf.Tensor:
     """uint8 pixels (a data set's, or a synthetic set's) to the float range the networks work in."""
     low, high = output_range
     return tf.cast(images, tf.float32) * ((high - low) / 255.0) + low
+
+
+def check_samples_file(out: str | Path) -> None:
+    """A RunError unless `write_samples` can write `out`: asked before anything is drawn, so that a
+    folder is named rather than found when the file cannot replace it."""
+    if Path(out).suffix.lower() not in (".png", ".npy"):  # "GRID.PNG" is a PNG too
+        raise RunError(f"--out must end in .png (a grid) or .npy (raw images), not {str(out)!r}")
+    if Path(out).is_dir():
+        raise RunError(f"--out {out} is a folder; name a file, FILE.png or FILE.npy")
+
+
+def write_samples(images: np.ndarray, out: str | Path) -> None:
+    """`trainer sample`'s file: a grid of up to ten columns for FILE.png, the (N, H, W, C) images
+    in [0, 1] for FILE.npy."""
+    if Path(out).suffix.lower() == ".npy":
+        from io import BytesIO
+
+        buffer = BytesIO()
+        np.save(buffer, images)
+        atomic_write(Path(out), buffer.getvalue())
+    else:
+        count = len(images)
+        save_png(out, grid(images, -(-count // GRID_COLUMNS), min(count, GRID_COLUMNS)))
 
 
 def parse_label(label: str | int, label_names) -> int:

@@ -15,6 +15,7 @@ import keras
 import tensorflow as tf
 
 from trainer.config import TrainConfig
+from trainer.judges import FEATURES_ARCH
 from trainer.models import build_discriminator, build_generator
 from trainer.rundir import RunDirectory, RunError
 
@@ -97,13 +98,13 @@ class TrainingState:
             self.checkpoint, run.checkpoints_dir, max_to_keep=config.keep_checkpoints)
         # A stop in the middle of an epoch is saved apart from the per-epoch checkpoints, whose
         # numbers mean "epochs finished"; resuming continues from whichever is further along.
-        self.interrupted_dir = run.checkpoints_dir / "interrupted"
+        self.interrupted_dir = run.interrupted_dir
         self.interrupted_checkpoints = tf.train.CheckpointManager(
             self.checkpoint, self.interrupted_dir, max_to_keep=1)
         source = source or run
         self.sources = (self.epoch_checkpoints, self.interrupted_checkpoints) if source is run else (
             tf.train.CheckpointManager(self.checkpoint, source.checkpoints_dir, max_to_keep=None),
-            tf.train.CheckpointManager(self.checkpoint, source.checkpoints_dir / "interrupted", max_to_keep=None))
+            tf.train.CheckpointManager(self.checkpoint, source.interrupted_dir, max_to_keep=None))
 
     def _copy_classifier_features(self) -> None:
         """A new run's discriminator starts from the data set's trained LeNet (`prepare` refused
@@ -112,7 +113,7 @@ class TrainingState:
         from trainer.classifier import Classifier, copy_feature_weights
 
         with contextlib.suppress(RunError):  # gone since the run began: the checkpoint has it
-            classifier = Classifier.for_run(self.config, self.config.classifiers_dir)
+            classifier = Classifier.for_run(self.config, self.config.classifiers_dir, FEATURES_ARCH)
             copy_feature_weights(classifier.model, self.discriminator.get_layer("classifier_features"))
 
     def _optimizer(self):

@@ -1,9 +1,10 @@
 """Labelled synthetic data sets from a generator, and "train on synthetic, test on real".
 
 The Sony thesis's question (Table 5.7, Figures 6.19-6.26): are generated images good enough to
-train a classifier on? For each size k, a LeNet is trained on k real images, on k synthetic
-images, and on both together (2k), and each is tested on the real test set. The gap between
-the real and the synthetic accuracy is the answer in one number.
+train a classifier on? For each size k, a LeNet (or with `arch` another of trainer/judges.py's
+classifiers) is trained on k real images, on k synthetic images, and on both together (2k), and
+each is tested on the real test set. The gap between the real and the synthetic accuracy is the
+answer in one number.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import tensorflow as tf
 from trainer import data
 from trainer.classifier import train_classifier
 from trainer.images import png_bytes
+from trainer.judges import DEFAULT_ARCH, NAMES
 from trainer.metrics import generate_balanced, real_reference
 from trainer.models import FAMILIES, is_conditional
 from trainer.rundir import RunError, atomic_write
@@ -157,7 +159,8 @@ def concatenate(first: data.ImageDataset, second: data.ImageDataset, name: str) 
 
 
 def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed: int = 0, noise_scale: float = 1.0,
-                                    hardest_of: int = 1, discriminator=None, log=print) -> dict:
+                                    hardest_of: int = 1, discriminator=None, log=print,
+                                    arch: str = DEFAULT_ARCH) -> dict:
     real_train = real_reference(config, "train")
     # Never the training images of a folder without test/: the real LeNet would be scored on
     # the very images it trained on, and the gap would mean nothing.
@@ -170,13 +173,13 @@ def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed:
         mixed = concatenate(real, synthetic, "mixed")
         for kind, name, train_set in (("real", f"real_{size}", real), ("synthetic", f"synthetic_{size}", synthetic),
                                       ("mixed", f"real_{size}_synthetic_{size}", mixed)):
-            log(f"training LeNet on {name} ({len(train_set.labels)} images)")
-            _, history = train_classifier(train_set, "lenet", epochs, seed=seed, test=real_test,
+            log(f"training {NAMES[arch]} on {name} ({len(train_set.labels)} images)")
+            _, history = train_classifier(train_set, arch, epochs, seed=seed, test=real_test,
                                           log=lambda line: log("  " + line))
             results.append(dict(name=name, kind=kind, size=size, train_images=len(train_set.labels),
                                 test_accuracy=history[-1]["test_accuracy"], history=history))
     by_name = {result["name"]: result["test_accuracy"] for result in results}
     gaps = {str(size): by_name[f"real_{size}"] - by_name[f"synthetic_{size}"] for size in sizes}
-    return dict(sizes=list(sizes), epochs=epochs, noise_scale=noise_scale, hardest_of=hardest_of,
+    return dict(sizes=list(sizes), epochs=epochs, arch=arch, noise_scale=noise_scale, hardest_of=hardest_of,
                 test_images=len(real_test.labels),
                 results=results, gap_real_minus_synthetic=gaps)

@@ -63,7 +63,7 @@ def launch(workers: int, train_arguments: list[str], grace_seconds: float = 30.0
         raise ValueError(f"--workers must be at least 1, not {workers}")
     arguments = [argument for argument in train_arguments if argument != "--"]
     if arguments[:1] != ["train"]:
-        raise ValueError("launch starts `trainer train`: python -m trainer launch --workers N -- train [OPTIONS]")
+        raise ValueError("launch starts `ganvas train`: ganvas launch --workers N -- train [OPTIONS]")
     if "--strategy" not in arguments:
         arguments += ["--strategy", "multiworker"]
     command = [sys.executable, "-m", "trainer", *arguments]

@@ -8,7 +8,7 @@ import { greyOf } from "./colour.js";
 import { colorize } from "./colorize.js";
 
 const $ = (id) => document.getElementById(id);
-const HOW_TO = "no colorizer is exported: train one with `python -m trainer train --dataset emoji --model colorize " +
+const HOW_TO = "no colorizer is exported: train one with `ganvas train --dataset emoji --model colorize " +
   "--image-size 64 --run-name emoji-colour`, export it with `python -m export --run emoji-colour --name emoji-colour`, " +
   "then reload this page";
 const SMALL = 192; // CSS pixels: a smaller picture (an emoji) is shown enlarged, pixel for pixel
