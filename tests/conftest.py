@@ -1,3 +1,5 @@
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -31,7 +33,22 @@ def train(runs_dir, *args, run_name="run", expect=0):
     return Path(runs_dir) / run_name
 
 
-def run_cli(*args, timeout=300, env=None, **kwargs):
+def run_cli(*args) -> subprocess.CompletedProcess:
+    """`python -m trainer ...` in this process: its exit code and what it printed, as a user
+    would see them. A fresh Python would spend most of a small command importing TensorFlow
+    (6-14 s on the 2-core CI machine); run_process is for what needs a process of its own."""
+    from trainer.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(arg) for arg in args])
+        except SystemExit as exit:  # argparse's usage errors exit 2, as they do for a user
+            code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    return subprocess.CompletedProcess(["trainer", *map(str, args)], code, out.getvalue(), err.getvalue())
+
+
+def run_process(*args, timeout=300, env=None, **kwargs) -> subprocess.CompletedProcess:
     """`python -m trainer ...` in a fresh process, as a user would run it (`env`: variables to add)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run([sys.executable, "-m", "trainer", *map(str, args)], cwd=ROOT, env=env,

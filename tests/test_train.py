@@ -529,20 +529,31 @@ def test_ctrl_c_while_the_models_are_built_stops_the_run_rather_than_failing_it(
 
 
 def test_kill_9_loses_at_most_the_epoch_in_progress(runs_dir):
+    import tensorflow as tf
+
     # Enough epochs (about 0.1 s each) that every kill lands before the training ends.
     long = (*SLOW, "--epochs", "60")
     straight = train(runs_dir, *long, run_name="straight")
     run = RunDirectory(runs_dir / "run")
     rng = np.random.default_rng(0)
+    straight_history = RunDirectory(straight).history()
     for attempt in range(3):  # kill at a random moment, three times over
         process = start_training(runs_dir, *long, *(["--resume"] if attempt else []))
-        wait_for(lambda: run.status().get("state") == "running" and process.poll() is None)
+        # Kill once an epoch is on disk, so that every kill has something to lose.
+        wait_for(lambda: run.status().get("state") == "running" and run.status().get("epoch", 0) >= 1)
+        assert process.poll() is None, process.communicate()
         time.sleep(rng.uniform(0.5, 3.0))
         process.kill()
         process.wait()
-        epochs_done = run.status().get("epoch", 0)
-        assert len(run.history()) >= epochs_done - 0  # history never behind a finished epoch
-        assert RunDirectory(runs_dir / "run").history() == run.history()
+        # An epoch's record is written, then its checkpoint, then the status that counts it: a
+        # kill between any two leaves the record of the epoch in progress at most one ahead.
+        epochs_done = run.status()["epoch"]
+        history = run.history()
+        assert epochs_done >= 1 and epochs_done <= len(history) <= epochs_done + 1, (epochs_done, len(history))
+        checkpoint = tf.train.latest_checkpoint(run.checkpoints_dir)
+        assert int(tf.train.load_variable(checkpoint, "epoch/.ATTRIBUTES/VARIABLE_VALUE")) in (epochs_done, epochs_done + 1)
+        # Nothing written half or out of order: what was kept is what the straight run recorded.
+        assert_same_history(straight_history[:len(history)], history)
     train(runs_dir, "--resume", run_name="run")
     assert run.status()["state"] == "finished"
     assert_same_history(RunDirectory(straight).history(), run.history())
