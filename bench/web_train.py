@@ -13,6 +13,9 @@ prints one JSON line per label accuracy the page reports (seconds since Start, G
 and one summary line per run.
 
     python -m bench.web_train --accuracy cgan:wasm,cdcgan-small:wasm --seconds 300 [--dataset fashion]
+
+--average-decay 0,0.99 runs each model:backend once per decay (0: the trained generator, else a
+moving average of its weights, the page's "Average G's weights"), one after the other.
 """
 
 import argparse
@@ -31,7 +34,7 @@ from browser import browser, serve  # noqa: E402
 BATCH = 150
 
 
-def start_page(chromium, url, model, backend, dataset="mnist", batch_size=None, learning_rate=None):
+def start_page(chromium, url, model, backend, dataset="mnist", batch_size=None, learning_rate=None, average_decay=None):
     page = chromium.new_page()
     page.goto(f"{url}/web/train.html?model={model}&backend={backend}&dataset={dataset}")
     page.wait_for_function("window.ganvasTrain.started", timeout=60000)
@@ -39,6 +42,8 @@ def start_page(chromium, url, model, backend, dataset="mnist", batch_size=None, 
         page.fill("#batch-size", str(batch_size))
     if learning_rate:
         page.fill("#learning-rate", str(learning_rate))
+    if average_decay is not None:
+        page.fill("#average-decay", str(average_decay))
     page.click("#start")
     page.wait_for_function("window.ganvasTrain.running || window.ganvasTrain.error", timeout=120000)
     return page
@@ -65,9 +70,10 @@ def page_speed(chromium, url, model, backend, seconds):
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples), now.get("threads"), now["batch"]
 
 
-def time_to_quality(chromium, url, model, backend, seconds, dataset, batch_size, learning_rate):
+def time_to_quality(chromium, url, model, backend, seconds, dataset, batch_size, learning_rate, average_decay=None):
     """Label accuracies as the page reports them, with the seconds since Start at which they came."""
-    page = start_page(chromium, url, model, backend, dataset, batch_size, learning_rate)
+    page = start_page(chromium, url, model, backend, dataset, batch_size, learning_rate, average_decay)
+    decay = page.evaluate("window.ganvasTrain.options.averageDecay")
     started = time.time()
     seen, points, now = 0, [], None
     while time.time() - started < seconds:
@@ -76,16 +82,17 @@ def time_to_quality(chromium, url, model, backend, seconds, dataset, batch_size,
         if now["error"]:
             raise RuntimeError(now["error"])
         for point in now["accuracy"][seen:]:
-            points.append({"model": model, "backend": backend, "seconds": round(time.time() - started, 1), "step": point["step"],
+            points.append({"model": model, "backend": backend, "average_decay": decay, "seconds": round(time.time() - started, 1), "step": point["step"],
                            "accuracy": round(point["value"], 4)})
             print(json.dumps(points[-1]), flush=True)
         seen = len(now["accuracy"])
     page.close()
     accuracies = [point["accuracy"] for point in points]
     best = max(accuracies, default=None)
-    summary = {"model": model, "backend": backend, "dataset": dataset, "batch": now["batch"], "seconds": seconds, "steps": now["steps"],
+    summary = {"model": model, "backend": backend, "average_decay": decay, "dataset": dataset, "batch": now["batch"], "seconds": seconds, "steps": now["steps"],
                "threads": now.get("threads"), "tensors": now.get("tensors"), "final": accuracies[-1] if accuracies else None, "best": best,
-               "last5": round(statistics.mean(accuracies[-5:]), 4) if accuracies else None}
+               "last5": round(statistics.mean(accuracies[-5:]), 4) if accuracies else None,
+               "load": round(os.getloadavg()[0], 1)}
     for target in (0.8, 0.9, 0.95):
         summary[f"seconds_to_{int(target * 100)}"] = next((point["seconds"] for point in points if point["accuracy"] >= target), None)
     print(json.dumps({"summary": summary}), flush=True)
@@ -131,13 +138,17 @@ def main() -> None:
     parser.add_argument("--dataset", default="mnist")
     parser.add_argument("--batch-size", type=int, help="in place of the model's default (--accuracy)")
     parser.add_argument("--learning-rate", type=float, help="in place of the model's default (--accuracy)")
+    parser.add_argument("--average-decay", help="comma-separated decays of the generator's moving average, one run each "
+                                                "(--accuracy; 0: off; default: the model's)")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
     with serve(ROOT) as url, browser() as chromium:
         if args.accuracy:
+            decays = [float(decay) for decay in args.average_decay.split(",")] if args.average_decay else [None]
             for run in args.accuracy.split(","):
                 model, backend = run.split(":")
-                time_to_quality(chromium, url, model, backend, args.seconds, args.dataset, args.batch_size, args.learning_rate)
+                for decay in decays:
+                    time_to_quality(chromium, url, model, backend, args.seconds, args.dataset, args.batch_size, args.learning_rate, decay)
             return
         for model in args.models.split(","):
             for backend in args.backends.split(","):

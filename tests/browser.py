@@ -129,3 +129,18 @@ def open_model_file(chromium, site: str, path: Path):
     sampler.set_input_files("#open-file", str(path))
     sampler.wait_for_function(f"window.ganvas.drawn > {drawn} || window.ganvas.error")
     return sampler
+
+
+@contextlib.contextmanager
+def module_page(chromium, site: str, load: str):
+    """A page of `site` (its origin, isolation and vendor/) with TF.js and its WASM backend, and
+    `load` evaluated: a script that imports the page's modules under test onto `window`."""
+    page = chromium.new_page()
+    page.goto(f"{site}/train.html")
+    for script in ("tf.min.js", "tf-backend-wasm.min.js"):
+        page.add_script_tag(url=f"{site}/vendor/{script}")
+    page.evaluate(load)
+    try:
+        yield page
+    finally:
+        page.close()

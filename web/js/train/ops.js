@@ -105,8 +105,9 @@ export function upsampleConv(x, kernel, bias, activation) {
   return tf.reshape(phases, [batch, 2 * height, 2 * width, outChannels]);
 }
 
-// The losses of trainer/train.py, on logits. "bce" is the non-saturating loss: the generator
-// maximises log D(G(z)), whose gradient does not vanish early on as log(1 - D(G(z)))'s does.
+// The losses of trainer/steps.py (its LOSSES), on logits. "bce" is the non-saturating loss: the
+// generator maximises log D(G(z)), whose gradient does not vanish early on as log(1 - D(G(z)))'s
+// does.
 export const LOSSES = {
   bce: {
     discriminator: (real, fake) => tf.add(tf.mean(tf.softplus(tf.neg(real))), tf.mean(tf.softplus(fake))),

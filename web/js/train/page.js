@@ -9,7 +9,8 @@ import { folderState, loadOwnImages, setUpOwnImages } from "./own-images.js";
 
 const $ = (id) => document.getElementById(id);
 const BACKEND_NAMES = { wasm: "WASM", webgl: "WebGL", cpu: "CPU" };
-const LIMITS = { "learning-rate": [1e-5, 0.1], "batch-size": [1, 1000], "d-steps": [1, 10], "g-steps": [1, 10] };
+// The average decay's limits are the CLI's (0 ≤ decay < 1): 0 or an empty field turns it off.
+const LIMITS = { "learning-rate": [1e-5, 0.1], "batch-size": [1, 1000], "d-steps": [1, 10], "g-steps": [1, 10], "average-decay": [0, 0.9999] };
 // What the tests and the curious can read: the latest numbers, and when each view was drawn.
 const state = { ready: false, running: false, counts: { d: 0, g: 0 }, gridDraws: 0, viewUpdates: [], accuracy: [], error: null, curves: null,
   folder: folderState };
@@ -39,7 +40,8 @@ function readOptions() {
     $(id).value = integer ? Math.round(clamped) : clamped;
     return Number($(id).value);
   };
-  return { learningRate: value("learning-rate"), batchSize: value("batch-size", true), dSteps: value("d-steps", true), gSteps: value("g-steps", true) };
+  return { learningRate: value("learning-rate"), batchSize: value("batch-size", true), dSteps: value("d-steps", true), gSteps: value("g-steps", true),
+    averageDecay: value("average-decay") };
 }
 
 function showOptions(options) {
@@ -47,6 +49,7 @@ function showOptions(options) {
   $("batch-size").value = options.batchSize;
   $("d-steps").value = options.dSteps;
   $("g-steps").value = options.gSteps;
+  $("average-decay").value = options.averageDecay;
 }
 
 // The backends a model can train on; the others are disabled with the reason beside them.

@@ -9,6 +9,7 @@ export const FORMAT = 1;
 const CHECKSUM_KIND = "fnv1a32";
 const CURVES = [["step", "dLoss", "gLoss", "dReal", "dFake"], ["accuracyStep", "accuracy"]];
 const NETWORK = { d: "discriminator", g: "generator" };
+const AVERAGE = "averaged generator";
 
 const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
 const isArrayBuffer = (value) => Object.prototype.toString.call(value) === "[object ArrayBuffer]";
@@ -47,13 +48,16 @@ const bytesOf = (view) => new Uint8Array(view.buffer, view.byteOffset, view.byte
 
 /**
  * FNV-1a (32 bits) over every weight's bytes: the generator's, the discriminator's, both
- * optimizers'. Cheap (a few ms for cgan), enough to tell a record changed since it was written.
+ * optimizers', then the averaged generator's where the record has one (so records from before
+ * the average keep their checksum). Cheap (a few ms for cgan), enough to tell a record changed
+ * since it was written.
  * @returns {string} "fnv1a32:" and 8 hex digits
  */
 export function weightChecksum(record) {
   let hash = fnv1a(0x811c9dc5, new Uint8Array(record.generator.weightData));
   for (const { data } of record.discriminator) hash = fnv1a(hash, bytesOf(data));
   for (const kind of ["d", "g"]) for (const { data } of record.optimizers[kind]) hash = fnv1a(hash, bytesOf(data));
+  for (const { data } of record.average ?? []) hash = fnv1a(hash, bytesOf(data));
   return `${CHECKSUM_KIND}:${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
 
@@ -65,6 +69,9 @@ function optionsProblem(options) {
     if (!whole(options[name], 1)) return `its option ${name} is ${shown(options[name])}, not a whole number ≥ 1`;
   }
   if (!(Number.isFinite(options.learningRate) && options.learningRate > 0)) return `its learning rate is ${shown(options.learningRate)}`;
+  // Saves from before the average have no averageDecay: they take the family's default.
+  const decay = options.averageDecay;
+  if (decay !== undefined && !(Number.isFinite(decay) && decay >= 0 && decay < 1)) return `its average decay is ${shown(decay)}, not in [0, 1)`;
   return Number.isInteger(options.seed) ? null : `its seed is ${shown(options.seed)}`;
 }
 
@@ -121,6 +128,8 @@ function weightsProblem(record) {
   for (const kind of ["d", "g"]) {
     parts.push(listedWeights(record.optimizers[kind], `${NETWORK[kind]} optimizer`, `its ${NETWORK[kind]}'s optimizer state is missing`));
   }
+  // The moving average of the generator's weights, saved while averaging is on.
+  if (record.average !== undefined) parts.push(listedWeights(record.average, AVERAGE, `its ${AVERAGE} is empty`));
   const problem = parts.find((part) => typeof part === "string");
   if (problem) return problem;
   for (const { name, values } of parts.flat()) {
@@ -202,5 +211,7 @@ export function modelProblem(record, training) {
     shapesProblem("discriminator", record.discriminator.map((_, index) => `discriminator/${index}`),
       record.discriminator.map(({ shape }) => shape), training.discriminator.variables.map((variable) => variable.shape)) ??
     optimizerProblem("d", record.optimizers.d, training.discriminator.variables) ??
-    optimizerProblem("g", record.optimizers.g, training.generatorVariables);
+    optimizerProblem("g", record.optimizers.g, training.generatorVariables) ??
+    (record.average === undefined ? null : shapesProblem(AVERAGE, record.average.map((_, index) => `${AVERAGE}/${index}`),
+      record.average.map(({ shape }) => shape), training.generator.weights.map((weight) => weight.shape)));
 }

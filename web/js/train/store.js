@@ -1,7 +1,8 @@
 // Keeping a training: a snapshot of all that it needs to go on exactly (both networks' weights,
-// both optimizers' moments, the step counts, the data position, the curves), kept in the
-// browser's IndexedDB under its data set and model, so a reloaded page can continue it. A training
-// on your own images keeps the decoded images too: the page cannot read your folder again alone.
+// the generator's moving average where it is on, both optimizers' moments, the step counts, the
+// data position, the curves), kept in the browser's IndexedDB under its data set and model, so a
+// reloaded page can continue it. A training on your own images keeps the decoded images too: the
+// page cannot read your folder again alone.
 // Each save carries a checksum of its weights; saved.js checks a record whole before it is used.
 import { modelArtifacts } from "../bundle.js";
 import { Training } from "./training.js";
@@ -71,15 +72,18 @@ export async function snapshot(training, { withData = false } = {}) {
     Promise.all(training.discriminator.variables.map(async (variable) => ({ shape: variable.shape, data: await variable.data() }))),
     training.dOptimizer.getWeights().then(tensorValues),
     training.gOptimizer.getWeights().then(tensorValues),
+    // In the generator's weight order, as the discriminator's: [{ shape, data }].
+    training.average ? Promise.all(training.average.weights.map(async (weight) => ({ shape: weight.shape, data: await weight.val.data() }))) : null,
   ]);
-  const [generator, discriminator, dOptimizer, gOptimizer] = values;
+  const [generator, discriminator, dOptimizer, gOptimizer, average] = values;
   // A training gone to NaN is not saved over the last good one.
-  const finite = new Float32Array(generator.weightData).every(Number.isFinite) && discriminator.every(({ data }) => data.every(Number.isFinite));
+  const finite = new Float32Array(generator.weightData).every(Number.isFinite) &&
+    [...discriminator, ...(average ?? [])].every(({ data }) => data.every(Number.isFinite));
   if (!finite) throw new Error("the networks' weights are not finite, so they are not saved: the training saved before is kept");
   const record = {
     key: trainingKey(training.options), version: FORMAT, savedAt: new Date().toISOString(),
     options: training.options, counts: { ...training.counts }, position: training.position, curves: training.curves,
-    generator, discriminator, optimizers: { d: dOptimizer, g: gOptimizer },
+    generator, discriminator, optimizers: { d: dOptimizer, g: gOptimizer }, ...(average ? { average } : {}),
     ...(withData ? { data: packData(training.data) } : {}),
   };
   return { ...record, checksum: weightChecksum(record) };
@@ -109,6 +113,13 @@ export async function restore(record, data) {
     const tensors = record.optimizers[kind].map(({ name, shape, data: values }) => ({ name, tensor: tf.tensor(values, shape) }));
     await optimizer.setWeights(tensors);
     tf.dispose(tensors.map(({ tensor }) => tensor));
+  }
+  // The average as saved; a save without one (from before it, or saved with averaging off) starts
+  // it from the generator's weights.
+  if (training.average && record.average) {
+    tf.tidy(() => record.average.forEach(({ shape, data: values }, index) => training.average.weights[index].val.assign(tf.tensor(values, shape))));
+  } else if (training.average) {
+    training.resetAverage();
   }
   Object.assign(training, { counts: { ...record.counts }, position: record.position, curves: record.curves });
   return training;

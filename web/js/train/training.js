@@ -1,8 +1,9 @@
-// One GAN training in the browser: the batches, the D and G steps of trainer/train.py, the means
+// One GAN training in the browser: the batches, the D and G steps of trainer/steps.py, the means
 // the page plots, and the state a save keeps. The loop that calls `iterate` lives in worker.js;
 // nothing here touches the page.
 import { family } from "./networks.js";
 import { LOSSES, classLoss } from "./ops.js";
+import { kerasAdam } from "./adam.js";
 import { latentNoise, mulberry32 } from "../sampling.js";
 
 // Batches are uploaded this many at a time: one copy from JavaScript per 50 steps, not per step,
@@ -16,11 +17,42 @@ const CHUNK_VALUES = 6e6;
 const UNBALANCED_RATIO = 1.5;
 // Samples per label in each label-accuracy check, as the CLI's eval draws a balanced set.
 const ACCURACY_SAMPLES_PER_LABEL = 50;
-const GRID_SEED = 0; // the fixed noise of the grid, as index.html draws seed 0
+const GRID_COLUMNS = 10; // as trainer/sampling.py's GRID_COLUMNS
+
+/**
+ * The fixed-noise grid's inputs, laid out as trainer/sampling.py's grid_inputs: `columns` latent
+ * vectors drawn from `seed`, reused on every row, and row r asks for label r, so that a column
+ * shows one "style" across all labels. The page trains with seed 0, so its first row is what
+ * index.html draws for seed 0.
+ * @param {number} seed the training's seed
+ * @param {number} classes labels, one row each
+ * @param {number} latentDim
+ * @param {number} columns
+ * @returns {{latent: Float32Array, labels: Int32Array}} latent [classes * columns, latentDim] row
+ *   by row, and the label of each cell [classes * columns]
+ */
+export function gridInputs(seed, classes, latentDim, columns = GRID_COLUMNS) {
+  const noise = latentNoise(seed, columns, latentDim);
+  const latent = new Float32Array(classes * noise.length);
+  for (let row = 0; row < classes; row += 1) latent.set(noise, row * noise.length);
+  const labels = Int32Array.from({ length: classes * columns }, (_, index) => Math.floor(index / columns));
+  return { latent, labels };
+}
 
 export function defaultOptions(model) {
-  const { batchSize, learningRate, dSteps, gSteps } = family(model).defaults;
-  return { batchSize, learningRate, dSteps, gSteps };
+  const { batchSize, learningRate, dSteps, gSteps, averageDecay } = family(model).defaults;
+  return { batchSize, learningRate, dSteps, gSteps, averageDecay };
+}
+
+/**
+ * The decay of the generator's moving average after G step `step` (counted from 1), as the CLI's
+ * TrainingState.update_average ramps it: min(decay, (1 + step) / (10 + step)), so that the first
+ * steps do not drag the average back towards the random initial weights.
+ * @param {number} decay the option, e.g. 0.99
+ * @param {number} step G steps done, this one included
+ */
+export function averageDecayAt(decay, step) {
+  return Math.min(decay, (1 + step) / (10 + step));
 }
 
 function labelCounts(data) {
@@ -84,11 +116,13 @@ export function epochOrder(data, balance, seed, epoch) {
 }
 
 export class Training {
-  // `options`: model, dataset, seed, batchSize, learningRate, dSteps, gSteps;
+  // `options`: model, dataset, seed, batchSize, learningRate, dSteps, gSteps, averageDecay (0: off;
+  // missing, as in saves from before it: the family's default);
   // `data`: what data.js loads (uint8 images and labels, shape and label names).
   constructor(options, data) {
     this.family = family(options.model);
     this.options = { ...options };
+    this.options.averageDecay ??= this.family.defaults.averageDecay;
     this.data = data;
     this.options.batchSize = Math.min(this.options.batchSize, data.count);
     this.balance = isUnbalanced(data) ? classIndex(data) : null;
@@ -99,8 +133,10 @@ export class Training {
     this.generator = this.family.buildGenerator(latentDim, data.imageShape, this.classes);
     this.generate = this.family.generatorForward(this.generator);
     this.discriminator = this.family.buildDiscriminator(data.imageShape, this.classes);
-    this.dOptimizer = tf.train.adam(options.learningRate, beta1);
-    this.gOptimizer = tf.train.adam(options.learningRate, beta1);
+    this.average = null; // the generator's moving average (a second layers model) while averageDecay is on
+    this.setAveraging();
+    this.dOptimizer = kerasAdam(options.learningRate, beta1);
+    this.gOptimizer = kerasAdam(options.learningRate, beta1);
     this.counts = { d: 0, g: 0 }; // D and G steps done
     this.position = 0; // training images the discriminator has seen
     this.curves = { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [], accuracyStep: [], accuracy: [] };
@@ -112,6 +148,45 @@ export class Training {
     return this.generator.trainableWeights.map((weight) => weight.val);
   }
 
+  // The generator that draws the grid, is judged, saved and downloaded: the moving average of the
+  // trained one's weights when averageDecay is on (as the CLI's --average-decay samples and saves
+  // it), else the trained one.
+  get sampler() {
+    return this.average ?? this.generator;
+  }
+
+  // Starts the average from the current weights when averaging is turned on, drops it when off.
+  setAveraging() {
+    if (this.options.averageDecay && !this.average) {
+      this.average = this.family.buildGenerator(this.latentDim, this.data.imageShape, this.classes);
+      this.resetAverage();
+    } else if (!this.options.averageDecay && this.average) {
+      this.average.dispose();
+      this.average = null;
+    }
+  }
+
+  /** The average set to the trained generator's weights (each variable shares its values: no copy). */
+  resetAverage() {
+    this.average.setWeights(this.generator.getWeights());
+  }
+
+  // average = decay * average + (1 - decay) * generator, every weight in one tidy: three kernels a
+  // weight and no tensor kept (each assign replaces a variable's values). After every G step; the
+  // CLI averages after every iteration, the same with the default single G step an iteration.
+  updateAverage() {
+    if (!this.average) return;
+    const decay = averageDecayAt(this.options.averageDecay, this.counts.g);
+    tf.tidy(() => {
+      const keep = tf.scalar(decay);
+      const take = tf.scalar(1 - decay);
+      const current = this.generator.weights;
+      this.average.weights.forEach((average, index) => {
+        average.val.assign(tf.add(tf.mul(average.val, keep), tf.mul(current[index].val, take)));
+      });
+    });
+  }
+
   get epoch() {
     return this.position / this.data.count;
   }
@@ -120,6 +195,7 @@ export class Training {
   setOptions(changes) {
     Object.assign(this.options, changes, { batchSize: Math.min(changes.batchSize ?? this.options.batchSize, this.data.count) });
     for (const optimizer of [this.dOptimizer, this.gOptimizer]) optimizer.learningRate = this.options.learningRate;
+    this.setAveraging();
   }
 
   // One iteration as the CLI runs it: D steps on consecutive real batches, then G steps.
@@ -141,7 +217,7 @@ export class Training {
         logits = tf.keep(outputs.logits);
         const [real, fakes] = tf.split(outputs.logits, 2);
         const total = LOSSES[loss].discriminator(real, fakes);
-        // The class head learns from real images only, as in trainer/train.py.
+        // The class head learns from real images only, as in trainer/steps.py's TrainSteps._update.
         return classLossWeight ? tf.add(total, tf.mul(classLoss(outputs.classLogits.slice(0, batch), labels), classLossWeight)) : total;
       }, true, this.discriminator.variables);
       const [real, fakes] = tf.split(tf.sigmoid(logits), 2);
@@ -164,6 +240,7 @@ export class Training {
       return tf.reshape(cost, [1]);
     });
     this.accumulate("g", stats);
+    this.updateAverage();
   }
 
   // Running sums stay on the backend between reads, so a step never waits for its results.
@@ -269,11 +346,11 @@ export class Training {
     return { latent: chunk.latent[row], labels: kind === "g" ? tf.oneHot(chunk.labels[row], this.classes) : null };
   }
 
-  // Images in [0, 1] for `latent` (Float32Array) and a label per sample.
+  // Images in [0, 1] for `latent` (Float32Array) and a label per sample, from the sampler.
   async sample(latent, labels) {
     const images = tf.tidy(() => {
       const oneHot = tf.oneHot(tf.tensor1d(labels, "int32"), this.classes);
-      const output = this.generator.predict([tf.tensor2d(latent, [labels.length, this.latentDim]), oneHot]);
+      const output = this.sampler.predict([tf.tensor2d(latent, [labels.length, this.latentDim]), oneHot]);
       return tf.clipByValue(tf.div(tf.add(output, 1), 2), 0, 1);
     });
     const data = await images.data();
@@ -281,10 +358,10 @@ export class Training {
     return data;
   }
 
-  // The fixed-noise grid: one row per label, `columns` samples each.
-  async grid(columns = 10) {
-    const labels = Int32Array.from({ length: this.classes * columns }, (_, index) => Math.floor(index / columns));
-    return this.sample(latentNoise(GRID_SEED, labels.length, this.latentDim), labels);
+  // The fixed-noise grid: one row per label, `columns` samples each, as gridInputs lays it out.
+  async grid(columns = GRID_COLUMNS) {
+    const { latent, labels } = gridInputs(this.options.seed, this.classes, this.latentDim, columns);
+    return this.sample(latent, labels);
   }
 
   // The share of fresh samples the classifier names as the label they were drawn for.
@@ -304,6 +381,7 @@ export class Training {
     for (const chunk of Object.values(this.chunks)) disposeChunk(chunk);
     tf.dispose([this.pending.d, this.pending.g, ...this.discriminator.variables]);
     this.generator.dispose();
+    this.average?.dispose();
     this.dOptimizer.dispose();
     this.gOptimizer.dispose();
   }

@@ -208,8 +208,10 @@ async function download() {
     image_shape: state.data.imageShape, channels: state.data.imageShape[2], output_range: [-1, 1], quantization: "none",
     inputs: ["latent", "label"], format: "layers-model", ...(accuracy === undefined ? {} : { metrics: { label_accuracy: accuracy } }),
     ...(ownImages(dataset) ? {} : { classifier_from: dataset }),
+    // The generator the grid and the label accuracy showed: the moving average where it is on.
+    ...(training.average ? { average_decay: training.options.averageDecay } : {}),
   };
-  post({ type: "download", text: await writeBundle(manifest, await modelArtifacts(training.generator)), fileName: `${name}.ganvas.json` });
+  post({ type: "download", text: await writeBundle(manifest, await modelArtifacts(training.sampler)), fileName: `${name}.ganvas.json` });
 }
 
 const COMMANDS = {
