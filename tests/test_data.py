@@ -408,7 +408,7 @@ def test_emoji_cache_damaged_or_missing_names_the_fix_and_fetch_redraws_it(tmp_p
 
     source = data.cache_dir() / "datasets" / "emoji"
     monkeypatch.setenv("GANVAS_CACHE", str(tmp_path))
-    with pytest.raises(data.DataError, match="has not been drawn yet.*trainer data fetch --dataset emoji"):
+    with pytest.raises(data.DataError, match="has not been drawn yet.*ganvas data fetch --dataset emoji"):
         data.load("emoji")
     copy = shutil.copytree(source, tmp_path / "datasets" / "emoji")
     cache = copy / emoji.CACHE_FILE

@@ -47,6 +47,16 @@ def check_range(name: str, value) -> None:
         raise ValueError(f"--{name.replace('_', '-')} must be {rule}, not {value}")
 
 
+def check_at_least(low: int, **options) -> None:
+    """A ValueError for the first of `options` (a command's number options by name, `n=args.n`
+    for --n) below `low`; None passes. For the bounds RANGES cannot hold: options of commands
+    other than train (`sample --n`), or a bound that depends on the run (eval's --n needs two
+    samples of each label)."""
+    for name, value in options.items():
+        if value is not None and value < low:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least {low}, not {value}")
+
+
 LOSSES = ("bce", "hinge")  # trainer/steps.py defines them
 AUGMENTATIONS = ("color", "translation", "cutout")  # trainer/augment.py defines them
 
@@ -156,7 +166,7 @@ class TrainConfig:
     steps_per_call: int = option(50, "iterations per graph call between progress updates", "Steps per call")
     keep_checkpoints: int = option(3, "how many epoch checkpoints to keep", "Checkpoints kept")
     data_dir: str | None = option(None, "directory holding the data set files", "Data directory",
-                                   unset="where trainer data fetch put them")
+                                   unset="where ganvas data fetch put them")
     eval_every: int = option(0, "score the generator with the classifier every K epochs (0: never)",
                              "Score every K epochs")
     eval_samples: int = option(2000, "samples scored by --eval-every", "Samples scored")

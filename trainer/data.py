@@ -291,6 +291,13 @@ def check_emoji() -> dict:
             "path": str(directory / emoji.CACHE_FILE), "problem": problem}
 
 
+def check_line(entry: dict) -> str:
+    """`ganvas data check`'s line for one of `check`'s entries: ok and its path, or BAD and why."""
+    mark = "ok " if entry["ok"] else "BAD"
+    detail = entry["path"] if entry["ok"] else entry["problem"]
+    return f"{mark} {entry['dataset']}/{entry['file']}: {detail}"
+
+
 # ---- folders of images ----------------------------------------------------------------------
 
 def class_folders(root: Path) -> list[Path]:

@@ -23,9 +23,10 @@ from PIL import Image, ImageOps
 
 from trainer.data import visible_files
 from trainer.images import png_bytes, to_unit_range
+from trainer.models import is_image_conditioned
 from trainer.models.colorize import chroma_of, with_luminance
-from trainer.rundir import atomic_write
-from trainer.sampling import to_model_range
+from trainer.rundir import RunError, atomic_write, resolve_run
+from trainer.sampling import load_generator, to_model_range
 
 # 40 megapixels (a 7,300 x 5,500 photo): its float luminance, chroma and output take about 1 GB.
 MAX_PIXELS = 40_000_000
@@ -151,3 +152,26 @@ def colorize_files(generator, config, pairs: list[tuple[Path, Path]], log=print)
         log(f"wrote {target} ({grey.shape[1]} x {grey.shape[0]})")
         written += 1
     return written
+
+
+def colorize_with_run(run: str, runs_dir: str, epoch: int | None, source: str | Path, out: str | Path,
+                      log=print) -> tuple[int, int]:
+    """`ganvas colorize`: `source` (a photo, or a folder of them) coloured into `out` by a
+    colorize run (its name in `runs_dir`, or its path; its kept checkpoint for `epoch`), planned
+    before the run is loaded. The files written and the files planned; a RunError where the plan
+    cannot work, the run draws from noise, or no file could be colorized."""
+    try:
+        pairs = plan_outputs(Path(source), Path(out))
+    except PhotoError as error:
+        raise RunError(str(error)) from None
+    generator, config = load_generator(resolve_run(run, runs_dir), epoch)
+    if not is_image_conditioned(config.model):
+        raise RunError(f"{config.run_name} is a {config.model} run, which draws from noise; colorize needs a run "
+                       f"trained with --model colorize")
+    try:
+        written = colorize_files(generator, config, pairs, log=log)
+    except PhotoError as error:
+        raise RunError(str(error)) from None
+    if not written:
+        raise RunError(f"none of the {len(pairs)} files in {source} could be colorized")
+    return written, len(pairs)

@@ -1,5 +1,6 @@
-"""Drawing samples from a generator: the fixed-noise grid of every epoch, and `trainer sample`;
-and colouring grey images with a colorize run's generator.
+"""Drawing samples from a generator: the fixed-noise grid of every epoch, `ganvas sample`, and
+the generator (and discriminator) `synth` and `tstr` draw with; and colouring grey images with a
+colorize run's generator.
 
 Noise is the pages' (web/js/sampling.js), so a seed draws the same images in a training run, on
 the command line, in the app and in the browser.
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from trainer.config import TrainConfig
+from trainer.config import TrainConfig, check_at_least
 from trainer.data import convert_channels
 from trainer.images import grid, save_png, to_unit_range
 from trainer.models import build_discriminator, build_generator, is_conditional, is_image_conditioned
@@ -141,6 +142,30 @@ def parse_label(label: str | int, label_names) -> int:
     return index
 
 
+def draw_samples(run_dir: str | Path, epoch: int | None, label: str | None, count: int, seed: int = 0,
+                 noise_scale: float = 1.0):
+    """`ganvas sample`'s images in [0, 1]: `count` of a run's `label` (an index or a name; None for
+    an unconditional run), with the run's config and the label's index (None when unconditional)."""
+    generator, config = load_generator(run_dir, epoch)
+    refuse_image_conditioned(config, "samples")
+    conditional = is_conditional(config.model)
+    if label is not None and not conditional:
+        raise RunError(f"{config.model} is unconditional: leave out --label")
+    if conditional and label is None:
+        raise RunError(f"--label is required; choose an index or a name: {', '.join(config.label_names)}")
+    index = parse_label(label, config.label_names) if conditional else 0
+    latent = latent_noise(seed, count, config.latent_dim, noise_scale)
+    images = generate(generator, config, latent, tf.one_hot([index] * count, len(config.label_names)))
+    return images, config, index if conditional else None
+
+
+def refuse_image_conditioned(config: TrainConfig, drawing: str) -> None:
+    """A RunError for a command that draws `drawing` from noise or labels, given a colorize run."""
+    if is_image_conditioned(config.model):
+        raise RunError(f"{config.run_name} is a {config.model} run: it colours grey images rather than drawing "
+                       f"{drawing}; use `ganvas colorize --run {config.run_name} IMAGE --out OUT.png`")
+
+
 def checkpoint_epochs(run: RunDirectory) -> dict[int, str]:
     """Epoch number → checkpoint path, for every epoch checkpoint still kept."""
     state = tf.train.get_checkpoint_state(str(run.checkpoints_dir))
@@ -194,6 +219,17 @@ def load_discriminator(run_dir: str | Path, epoch: int | None = None):
     discriminator = build_discriminator(config)
     read_checkpoint(run, epoch, discriminator=discriminator)
     return discriminator
+
+
+def load_for_drawing(run_dir: str | Path, epoch: int | None = None, hardest_of: int = 1):
+    """The generator, config, for `hardest_of` above 1 the discriminator, and their epoch, that
+    `synth` and `tstr` draw their labelled data sets with."""
+    check_at_least(1, hardest_of=hardest_of)
+    generator, config, loaded = load_generator_and_epoch(run_dir, epoch)
+    refuse_image_conditioned(config, "labelled samples")
+    # The discriminator of that same epoch, even while the run trains on.
+    discriminator = load_discriminator(run_dir, loaded) if hardest_of > 1 else None
+    return generator, config, discriminator, loaded
 
 
 def read_checkpoint(run: RunDirectory, epoch: int | None, **objects) -> int:

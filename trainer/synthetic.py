@@ -9,6 +9,7 @@ answer in one number.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -22,8 +23,8 @@ from trainer.images import png_bytes
 from trainer.judges import DEFAULT_ARCH, NAMES
 from trainer.metrics import generate_balanced, real_reference
 from trainer.models import FAMILIES, is_conditional
-from trainer.rundir import RunError, atomic_write
-from trainer.sampling import to_model_range
+from trainer.rundir import RunDirectory, RunError, atomic_write
+from trainer.sampling import load_for_drawing, to_model_range
 
 
 def synthetic_dataset(generator, config, count: int, seed: int, noise_scale: float = 1.0,
@@ -135,6 +136,22 @@ def write_dataset(dataset: data.ImageDataset, out: str | Path) -> None:
         atomic_write(out / names[label] / f"{index:06d}.png", png_bytes(image))
 
 
+def write_synthetic(run_dir: str | Path, out: str | Path, count: int, epoch: int | None = None, seed: int = 0,
+                    noise_scale: float = 1.0, hardest_of: int = 1, log=print) -> None:
+    """`ganvas synth`: `count` labelled images of a run's generator written to `out` (see
+    `synthetic_dataset` and `write_dataset`)."""
+    generator, config, discriminator, _ = load_for_drawing(run_dir, epoch, hardest_of)
+    classes = len(config.label_names)
+    conditional = is_conditional(config.model)  # if not, synthetic_dataset says why it cannot
+    if conditional and count < classes:  # a labelled data set with labels missing would reload without them
+        raise RunError(f"--n must be at least {classes}: one image of each label")
+    if conditional and count % classes:
+        log(f"note: {count} is not a multiple of the {classes} labels: the first {count % classes} labels "
+            f"get one image more than the others")
+    dataset = synthetic_dataset(generator, config, count, seed, noise_scale, hardest_of, discriminator, log=log)
+    write_dataset(dataset, out)
+
+
 def real_training_set(real_train: data.ImageDataset, size: int, seed: int) -> data.ImageDataset:
     """`size` real training images in equal shares per class, or the whole training set when
     `size` is its size: MNIST's classes are unequal (5,421 fives, 6,742 ones), so its 60,000 (the
@@ -183,3 +200,30 @@ def train_on_synthetic_test_on_real(generator, config, sizes, epochs: int, seed:
     return dict(sizes=list(sizes), epochs=epochs, arch=arch, noise_scale=noise_scale, hardest_of=hardest_of,
                 test_images=len(real_test.labels),
                 results=results, gap_real_minus_synthetic=gaps)
+
+
+def tstr_report(run_dir: str | Path, sizes, epochs: int, epoch: int | None = None, seed: int = 0,
+                noise_scale: float = 1.0, hardest_of: int = 1, arch: str = DEFAULT_ARCH) -> tuple[dict, Path]:
+    """`ganvas tstr`: `train_on_synthetic_test_on_real` of a run's generator (of its kept
+    checkpoint for `epoch`), written as tstr.json (tstr_epoch_E.json) beside it; the table and
+    its path."""
+    generator, config, discriminator, loaded = load_for_drawing(run_dir, epoch, hardest_of)
+    if min(sizes) < len(config.label_names):
+        raise RunError(f"--sizes must be at least {len(config.label_names)}: one image of each label")
+    table = train_on_synthetic_test_on_real(generator, config, sizes, epochs, seed, noise_scale, hardest_of,
+                                            discriminator, arch=arch)
+    table = dict(epoch=loaded, **table)
+    output = RunDirectory(run_dir).report_path("tstr", epoch)
+    atomic_write(output, json.dumps(table, indent=2))
+    return table, output
+
+
+def tstr_summary(table: dict) -> str:
+    """`tstr_report`'s table as the terminal shows it: each training set's real test accuracy,
+    then the gap at each size."""
+    lines = [f"{'training set':32s} {'images':>8s} {'real test accuracy':>19s}  ({NAMES[table['arch']]}s)"]
+    for result in table["results"]:
+        lines.append(f"{result['name']:32s} {result['train_images']:8d} {result['test_accuracy']:19.2%}")
+    for size, gap in table["gap_real_minus_synthetic"].items():
+        lines.append(f"gap real - synthetic at {size}: {gap * 100:.2f} points")
+    return "\n".join(lines)
