@@ -1,4 +1,5 @@
 import contextlib
+import inspect
 import io
 import os
 import subprocess
@@ -12,6 +13,29 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives a page or the app in headless Chromium (tests/browser.py)")
+    config.addinivalue_line("markers", "slow: takes more than about 20 s on the 2-core CI machine; "
+                                       "`pytest -m 'not slow and not browser'` runs the rest in a few minutes")
+
+
+# Fixtures that train before their tests run (tens of seconds each): their tests are slow.
+SLOW_FIXTURES = {"runs_root", "colour_root", "colorize_root", "colour_run"}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that opens Chromium is marked `browser`: those that take the `chromium` fixture
+    and those that start a browser themselves (browser(), streamlit_app()); those that take a
+    fixture of SLOW_FIXTURES are marked `slow`."""
+    for item in items:
+        function = getattr(item, "function", None)
+        source = inspect.getsource(function) if function is not None else ""
+        if "chromium" in item.fixturenames or "browser()" in source or "streamlit_app(" in source:
+            item.add_marker(pytest.mark.browser)
+        if SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
 
 
 def require(ready: bool, what: str) -> None:
@@ -36,7 +60,7 @@ def train(runs_dir, *args, run_name="run", expect=0):
 def run_cli(*args) -> subprocess.CompletedProcess:
     """`python -m trainer ...` in this process: its exit code and what it printed, as a user
     would see them. A fresh Python would spend most of a small command importing TensorFlow
-    (6-14 s on the 2-core CI machine); run_process is for what needs a process of its own."""
+    (6-14 s on the 2-core CI machine); tests that need a process of their own start one."""
     from trainer.__main__ import main
 
     out, err = io.StringIO(), io.StringIO()
@@ -46,13 +70,6 @@ def run_cli(*args) -> subprocess.CompletedProcess:
         except SystemExit as exit:  # argparse's usage errors exit 2, as they do for a user
             code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
     return subprocess.CompletedProcess(["trainer", *map(str, args)], code, out.getvalue(), err.getvalue())
-
-
-def run_process(*args, timeout=300, env=None, **kwargs) -> subprocess.CompletedProcess:
-    """`python -m trainer ...` in a fresh process, as a user would run it (`env`: variables to add)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "trainer", *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def wait_for(condition, timeout=120, what="the condition"):
@@ -106,3 +123,27 @@ def draw_shapes_folder(root: Path, per_class: int = 16, size: int = 40) -> Path:
                 draw.polygon([(low, high), (high, high), ((low + high) // 2, low)], fill=colour)
             image.save(root / label / f"{index}.png")
     return root
+
+
+# Runs compared: a straight run and one resumed, a run and its checkpoint.
+SMALL = ("--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50")  # 300 images
+
+
+def losses(history):
+    return [{key: record[key] for key in ("epoch", "d_loss", "g_loss", "d_real", "d_fake")} for record in history]
+
+
+def assert_same_history(first, second):
+    assert [record["epoch"] for record in first] == [record["epoch"] for record in second]
+    for a, b in zip(losses(first), losses(second)):
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), (key, a, b)
+
+
+def assert_same_generator(first, second):
+    """The final generators (the averaged ones, for runs that average) draw the same images."""
+    from trainer.sampling import generate, grid_inputs, load_generator
+
+    (a, config), (b, _) = load_generator(first), load_generator(second)
+    latent, labels, _ = grid_inputs(config)
+    np.testing.assert_allclose(generate(a, config, latent, labels), generate(b, config, latent, labels), atol=1e-4)

@@ -16,6 +16,8 @@ from conftest import ROOT, draw_shapes_folder, run_cli, train
 from trainer import data
 from trainer.steps import balanced_draw, class_index
 
+pytestmark = pytest.mark.slow  # a colour classifier and run trained first
+
 # Unbalanced on purpose: the largest class has four times the smallest's images.
 PER_CLASS = {"circle": 48, "square": 24, "triangle": 12}
 

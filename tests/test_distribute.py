@@ -9,6 +9,8 @@ import pytest
 from conftest import ROOT
 from trainer.rundir import RunDirectory
 
+pytestmark = pytest.mark.slow  # trainings under tf.distribute strategies
+
 # Logical devices must be set before TensorFlow starts, hence a fresh process.
 SCRIPT = """
 import sys

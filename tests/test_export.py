@@ -12,6 +12,8 @@ from export.__main__ import main as export_main
 from trainer import data
 from trainer.classifier import classifier_dir, save_classifier, train_classifier
 
+pytestmark = pytest.mark.slow  # each export converts and checks the model in Node
+
 SMALL = ("--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50", "--epochs", "1")
 
 

@@ -14,6 +14,8 @@ from conftest import ROOT, wait_for
 from trainer.rundir import RunDirectory
 from trainer.workers import worker_environments
 
+pytestmark = pytest.mark.slow  # each test starts two or three TensorFlow processes
+
 TINY = ("--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50")
 
 

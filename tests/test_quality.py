@@ -72,6 +72,7 @@ def test_frechet_distance_of_gaussians():
     assert frechet_distance(first, rng.normal(size=(20000, 3)) + [2, 0, 0]) == pytest.approx(4, abs=0.1)
 
 
+@pytest.mark.slow
 def test_eval_cli_writes_metrics_and_train_eval_every_adds_them_to_history(classifiers, runs_dir):
     path = train(runs_dir, "--dataset", "mnist", "--limit-per-class", "30", "--batch-size", "50",
                  "--model", "cdcgan", "--epochs", "2", "--eval-every", "2", "--eval-samples", "500",
@@ -121,6 +122,7 @@ def test_eval_errors(classifiers, runs_dir, tmp_path):
     assert result.returncode == 2 and "classifier train --dataset mnist" in result.stderr
 
 
+@pytest.mark.slow
 def test_synth_writes_reusable_folders_and_npz_and_tstr_writes_a_table(runs_dir, tmp_path):
     path = train(runs_dir, "--dataset", "fashion_mnist", "--limit-per-class", "20", "--batch-size", "50",
                  "--model", "cgan", "--epochs", "1")
@@ -261,6 +263,7 @@ def test_synthetic_class_folders_keep_names_apart_and_never_leave_the_folder():
     assert len({folder_name(name) for name in ("猫", "犬", "cat")}) == 3
 
 
+@pytest.mark.slow
 def test_hardest_of_keeps_per_label_the_fakes_the_class_head_names_least_surely(runs_dir, tmp_path):
     import tensorflow as tf
 

@@ -168,6 +168,7 @@ def test_a_history_line_cut_short_is_trained_again_on_resume(runs_dir, capsys):
     shutil.rmtree(path)
 
 
+@pytest.mark.slow
 def test_a_really_full_disk_then_room_again(tmp_path):
     """The same on a real 3 MB file system, where the machine lets this test mount one (root)."""
     from conftest import run_cli
