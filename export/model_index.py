@@ -16,6 +16,9 @@ from pathlib import Path
 from trainer.rundir import atomic_write
 
 INDEX_FIELDS = ("name", "dataset", "model", "label_names", "bytes")
+# The generator's inputs (["latent", "label"], ["latent"] or ["grey"]) tell the pages which of them
+# can use a model, whatever its family; manifests from before they were written have none.
+OPTIONAL_INDEX_FIELDS = ("inputs",)
 
 
 def staging_prefix(name: str) -> str:
@@ -71,6 +74,7 @@ def update_index(models_dir: Path, log=print, leave_out: str | None = None) -> l
         try:
             manifest = json.loads(manifest_path.read_text())
             entry = {key: manifest[key] for key in INDEX_FIELDS}
+            entry.update({key: manifest[key] for key in OPTIONAL_INDEX_FIELDS if key in manifest})
         except (ValueError, KeyError, TypeError) as error:  # one broken folder must not hide the others
             log(f"warning: {manifest_path} is not a manifest the page can use ({type(error).__name__}: {error}); "
                 f"left out of the list")

@@ -255,9 +255,10 @@ def test_an_unconditional_model_draws_without_labels_and_mnist_opens_first(chrom
 
 
 def colorizer_site(root, samplers=("mnist",)):
-    """A copy of web/ listing `samplers` and "colours", a colorize export (it sorts first). The
-    colorizer is its manifest alone, as `python -m export` writes one for a colorize run: the page
-    must not fetch any of it, so it needs no weights."""
+    """A copy of web/ listing `samplers` and "colours", a colorizer's export (it sorts first). The
+    colorizer is its manifest alone, as `python -m export` writes one for a colorize run, but of a
+    family the page has never heard of: its one input, grey, is what tells the page. The page must
+    not fetch any of it, so it needs no weights."""
     from export.model_index import update_index
 
     site = root / "web"
@@ -266,13 +267,13 @@ def colorizer_site(root, samplers=("mnist",)):
         shutil.copytree(WEB / "models" / name, site / "models" / name)
     (site / "models" / "colours").mkdir(parents=True)
     (site / "models" / "colours" / "manifest.json").write_text(json.dumps(dict(
-        name="colours", dataset="emoji", model="colorize", run="emoji-colour", epoch=1, conditional=False,
+        name="colours", dataset="emoji", model="colorize-next", run="emoji-colour", epoch=1, conditional=False,
         label_names=["image"], latent_dim=None, image_shape=[32, 32, 3], channels=3, output_range=[-1.0, 1.0],
         quantization="uint8", inputs=["grey"], bytes=600000,
         generator=dict(path="generator/model.json", weights={}))))
     update_index(site / "models", log=lambda *_: None)
     listed = json.loads((site / "models" / "index.json").read_text())["models"]
-    assert [(entry["name"], entry["model"]) for entry in listed][0] == ("colours", "colorize")
+    assert [(entry["name"], entry["inputs"]) for entry in listed][0] == ("colours", ["grey"])
     return site
 
 

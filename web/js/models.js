@@ -84,13 +84,14 @@ export async function loadIndex({ allowEmpty = false } = {}) {
 }
 
 /**
- * Whether a model of the list colours grey photos (`--model colorize`, exported with one input,
- * `grey`) rather than drawing samples from noise and labels: the sampler has nothing to give it.
- * @param {{model: string}} entry a model as models/index.json lists it
+ * Whether a model of the list colours grey photos (an image-conditioned family such as `--model
+ * colorize`, exported with one input, `grey`) rather than drawing samples from noise and labels:
+ * the sampler has nothing to give it. An index written before it listed inputs names the family.
+ * @param {{model: string, inputs?: string[]}} entry a model as models/index.json lists it
  * @returns {boolean}
  */
 export function isColorizer(entry) {
-  return entry.model === "colorize";
+  return Array.isArray(entry.inputs) ? entry.inputs.includes("grey") : entry.model === "colorize";
 }
 
 // What is wrong with an exported model's manifest, or null: every field the pages read is checked
