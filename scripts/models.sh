@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Rebuild the exports the repository ships in web/models/, each with its data set's LeNet. Both
-# generators come from the three-minute recipes (docs/recipes.md, "The three-minute recipes"): the
+# Rebuild the four exports the repository ships in web/models/: three samplers, each with its data
+# set's LeNet, and the emoji colorizer. MNIST's and Fashion-MNIST's come from the three-minute recipes (docs/recipes.md, "The three-minute recipes"): the
 # discriminator reads the LeNet trained just before (--classifier-features), with which three MNIST
 # epochs reach the Frechet distance of the 30-epoch recipe shipped before (about 3 times its floor)
 # in a tenth of the time; both take 16 noise dimensions instead of 64 and Adam without momentum

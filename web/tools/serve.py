@@ -1,6 +1,6 @@
 """Serve web/ on one address, with the cross-origin isolation headers that let TF.js's WASM
 backend use threads (SharedArrayBuffer needs them); without them the pages still work, on one
-thread. Both pages are static: this is `python -m http.server` plus two headers.
+thread. The pages are static: this is `python -m http.server` plus two headers.
 
     python web/tools/serve.py [--bind 127.0.0.1] [--port 8000] [--directory web]
 """
