@@ -341,7 +341,7 @@ def test_a_training_still_starting_cannot_be_stopped(runs_root, tmp_path):
     TensorFlow (it carries "trainer" in its command line, as the app's liveness check wants)."""
     root = tmp_path / "runs"
     (root / "young").mkdir(parents=True)
-    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "trainer"])
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)", "trainer"])
     try:
         (root / "young" / run_files.LAUNCH_FILE).write_text(json.dumps(dict(pid=stand_in.pid, started=1.0)))
         # Until the child has exec'd, its command line is still this process's.
@@ -398,7 +398,7 @@ def test_the_training_page_of_a_run_still_starting_does_not_call_it_an_older_ver
     # A training writes config.json only once TensorFlow is up; until then the page warned that
     # the new run's config.json was "missing or unreadable (an older version?)".
     (tmp_path / "young").mkdir()
-    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "trainer"])
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)", "trainer"])
     try:
         (tmp_path / "young" / run_files.LAUNCH_FILE).write_text(json.dumps(dict(pid=stand_in.pid, started=1.0)))
         wait_for(lambda: run_files.process_alive(stand_in.pid), what="the stand-in to start")
@@ -415,7 +415,7 @@ def test_a_run_is_not_deleted_under_a_running_job(tmp_path):
     # The job wrote its output into a new directory of the same name after the delete: a run
     # that no page listed, whose name a new training was refused ("already exists").
     (tmp_path / "scored").mkdir()
-    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "trainer"])
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)", "trainer"])
     try:
         (tmp_path / "scored" / "eval.job.json").write_text(json.dumps(dict(pid=stand_in.pid, started=1.0)))
         wait_for(lambda: run_files.process_alive(stand_in.pid), what="the stand-in to start")

@@ -26,7 +26,7 @@ def shared_app(tmp_path, monkeypatch):
     root = tmp_path / "runs"
     fake_run(root, "kept", "mnist", "cgan", "0123456789")
     live = RunDirectory(fake_run(root, "live", "mnist", "cgan", "0123456789", epochs=5, done=1))
-    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "trainer"])
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)", "trainer"])
     wait_for(lambda: run_files.process_alive(stand_in.pid), what="the stand-in to start")
     live.status_path.write_text(json.dumps(dict(state="running", pid=stand_in.pid, epoch=1, epochs=5, updated=2.0)))
     started = []
