@@ -13,6 +13,9 @@ CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags chromium keeps trying to reach Google's servers.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# WebGPU on SwiftShader, the software Vulkan Debian's chromium ships: an adapter without a GPU
+# (without this flag headless Chromium here grants none), for tests/test_webgpu.py.
+WEBGPU_ARGS = ["--enable-unsafe-webgpu"]
 
 
 WEB = Path(__file__).resolve().parents[1] / "web"
@@ -22,6 +25,8 @@ def require_pages(*needed: Path) -> None:
     """Chromium, Playwright, web/vendor and the `needed` files (data the pages load) are there."""
     require(Path(CHROMIUM).exists(), f"no {CHROMIUM}: install Debian's chromium package")
     require((WEB / "vendor" / "tf.min.js").exists(), "web/vendor is empty: run the set-up (bash scripts/setup.sh)")
+    require((WEB / "vendor" / "tf-backend-webgpu.min.js").exists(),
+            "web/vendor has no tf-backend-webgpu.min.js: run the set-up again (bash scripts/setup.sh)")
     for path in needed:
         require(path.exists(), f"{path} is missing: run the set-up (bash scripts/setup.sh)")
     try:

@@ -6,6 +6,7 @@ import { PageError, isColorizer, loadGraphModel, loadIndex, loadManifest, switch
 import { readBundle } from "./bundle.js";
 import { classify, generate, labelRows, latentNoise } from "./sampling.js";
 import { drawGrid } from "./draw.js";
+import { showWebgpu, startTensorFlowWebgpu, webgpuFallbackNotice, webgpuProblem } from "./webgpu.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_SAMPLES = 200;
@@ -28,6 +29,13 @@ function showError(error) {
   $("error").hidden = false;
   // The header would otherwise say "Loading…" for good when the first model fails.
   if (!state.manifest) $("about").textContent = "No model is loaded.";
+}
+
+// A line that is not an error: what the page did instead of what the URL asked.
+function showNotice(message) {
+  state.notice = message;
+  $("notice").textContent = message;
+  $("notice").hidden = !message;
 }
 
 function clearError() {
@@ -73,7 +81,7 @@ function updateUrl() {
 }
 
 async function setBackend(name) {
-  state.backend = await switchBackend(name, state.backend, $("backend"));
+  state.backend = await switchBackend(name, state.backend, $("backend"), [state.generator, state.classifier]);
 }
 
 // Everything a model needs is loaded before any of it replaces the model in use, so a model that
@@ -217,6 +225,9 @@ function notASampler(colorizer, samplers) {
 
 async function start() {
   const params = new URLSearchParams(location.search);
+  // First, so that the menu says whether WebGPU can run whatever fails next.
+  state.webgpuProblem = await webgpuProblem(startTensorFlowWebgpu);
+  showWebgpu($("backend"), state.webgpuProblem);
   const listed = await loadIndex();
   // A colorizer's one input is a grey photo, not noise and a label: it is left out of the list
   // rather than offered and failing when chosen.
@@ -240,7 +251,12 @@ async function start() {
   }
   // A backend this browser cannot start, or a label the model does not have, should not leave the
   // page without samples: it draws with a fallback and then says what it could not do.
-  const wanted = params.get("backend") ?? "wasm";
+  // A URL asking for WebGPU where it cannot run draws on WASM, with a notice.
+  let wanted = params.get("backend") ?? "wasm";
+  if (wanted === "webgpu" && state.webgpuProblem) {
+    showNotice(webgpuFallbackNotice(state.webgpuProblem, "WASM"));
+    wanted = "wasm";
+  }
   let backendProblem = null;
   for (const backend of new Set([wanted, "wasm", "cpu"])) {
     try {
@@ -283,6 +299,7 @@ $("open-file").addEventListener("change", () => run(async () => {
 }));
 $("backend").addEventListener("change", () => run(async () => {
   await setBackend($("backend").value);
+  showNotice(null);
   if (state.manifest) await draw();
 }));
 $("generate").addEventListener("click", () => run(() => draw()));

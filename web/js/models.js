@@ -8,12 +8,19 @@ export class PageError extends Error {}
 /**
  * Switches TF.js to the backend `name`; one that fails to start leaves `previous` in use (TF.js
  * would otherwise pick a backend of its own on the next operation) and the menu showing it.
- * @param {string} name "wasm", "webgl" or "cpu"
+ * Leaving WebGPU, the models' weights are first read back asynchronously: TF.js moves a tensor to
+ * the new backend with a synchronous read, which WebGPU does through canvases, slowly, and which
+ * returns zeros where Chromium has no GPU process (SwiftShader's WebGPU under --disable-gpu).
+ * @param {string} name "wasm", "webgl", "cpu" or "webgpu" (offered where it starts: webgpu.js)
  * @param {?string} previous the backend in use, null before the first
  * @param {HTMLSelectElement} menu the page's backend menu, left showing the backend in use
+ * @param {Array<?tf.GraphModel>} models the models in use, whose weights move to the new backend
  * @returns {Promise<string>} `name`, once it is ready
  */
-export async function switchBackend(name, previous, menu) {
+export async function switchBackend(name, previous, menu, models = []) {
+  if (previous === "webgpu" && name !== previous) {
+    await Promise.all(models.filter(Boolean).flatMap((model) => Object.values(model.weights).flat()).map((weight) => weight.data()));
+  }
   if (name === "wasm") tf.wasm.setWasmPaths("vendor/");
   let ready = false;
   try {

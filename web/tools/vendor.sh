@@ -6,3 +6,5 @@ mkdir -p vendor
 cp node_modules/@tensorflow/tfjs/dist/tf.min.js vendor/
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js vendor/
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm vendor/
+# WebGPU: offered only where the browser grants an adapter and TF.js starts it (web/js/webgpu.js).
+cp node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js vendor/

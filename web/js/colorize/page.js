@@ -6,6 +6,7 @@ import { PageError, isColorizer, loadGraphModel, loadIndex, loadManifest, switch
 import { MAX_PIXELS, MIN_SIDE, PhotoError, emojiPhoto, readPhoto } from "./photo.js";
 import { greyOf } from "./colour.js";
 import { colorize } from "./colorize.js";
+import { showWebgpu, startTensorFlowWebgpu, webgpuFallbackNotice, webgpuProblem } from "../webgpu.js";
 
 const $ = (id) => document.getElementById(id);
 const HOW_TO = "no colorizer is exported: train one with `ganvas train --dataset emoji --model colorize " +
@@ -27,6 +28,13 @@ function showError(error) {
   $("error").textContent = state.error;
   $("error").hidden = false;
   if (!state.manifest) $("about").textContent = "No colorizer is loaded.";
+}
+
+// A line that is not an error: what the page did instead of what the URL asked.
+function showNotice(message) {
+  state.notice = message;
+  $("notice").textContent = message;
+  $("notice").hidden = !message;
 }
 
 function setBusy(busy) {
@@ -52,7 +60,7 @@ async function run(action) {
 }
 
 async function setBackend(name) {
-  state.backend = await switchBackend(name, state.backend, $("backend"));
+  state.backend = await switchBackend(name, state.backend, $("backend"), [state.generator]);
 }
 
 // The new model is loaded whole before it replaces the one in use.
@@ -126,6 +134,9 @@ const showFile = (file) => run(async () => show(await readPhoto(file)));
 
 async function start() {
   const params = new URLSearchParams(location.search);
+  // First, so that the menu says whether WebGPU can run whatever fails next.
+  state.webgpuProblem = await webgpuProblem(startTensorFlowWebgpu);
+  showWebgpu($("backend"), state.webgpuProblem);
   const listed = await loadIndex({ allowEmpty: true });
   const colorizers = listed.filter(isColorizer);
   $("model").replaceChildren(...colorizers.map((model) => new Option(`${model.name} (${model.dataset})`, model.name)));
@@ -137,8 +148,14 @@ async function start() {
     throw new PageError(`"${name}" in the URL is not an exported colorizer${sampler}; choose one of: ` +
       colorizers.map((model) => model.name).join(", "));
   }
+  // A URL asking for WebGPU where it cannot run uses WASM, with a notice.
+  let wanted = params.get("backend") ?? "wasm";
+  if (wanted === "webgpu" && state.webgpuProblem) {
+    showNotice(webgpuFallbackNotice(state.webgpuProblem, "WASM"));
+    wanted = "wasm";
+  }
   let problem = null; // a backend this browser lacks falls back to WASM, then CPU, and says so
-  for (const backend of new Set([params.get("backend") ?? "wasm", "wasm", "cpu"])) {
+  for (const backend of new Set([wanted, "wasm", "cpu"])) {
     try {
       await setBackend(backend);
       break;
@@ -157,6 +174,7 @@ $("model").addEventListener("change", () => run(async () => {
 }));
 $("backend").addEventListener("change", () => run(async () => {
   await setBackend($("backend").value);
+  showNotice(null);
   if (state.photo) await show(state.photo);
 }));
 $("photo").addEventListener("change", () => {

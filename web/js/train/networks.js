@@ -14,7 +14,7 @@ function generatorInputs(latentDim, classes) {
 // in each network, the one-hot label concatenated to the input, Glorot initialisation.
 const cgan = {
   description: "MLP CGAN of the SJTU report (Dense 128 in each network, batch 150)",
-  backends: ["wasm", "webgl", "cpu"],
+  backends: ["wasm", "webgl", "cpu", "webgpu"],
   defaults: { batchSize: 150, learningRate: 1e-3, beta1: 0.5, latentDim: 100, dSteps: 1, gSteps: 1, loss: "bce", classLossWeight: 0, averageDecay: 0 },
 
   buildGenerator(latentDim, imageShape, classes) {
@@ -65,7 +65,7 @@ const DISCRIMINATOR_CHANNELS = [16, 32];
 const cdcganSmall = {
   description: "small conditional conv GAN after cdcgan (upsample + convolve, projection discriminator)",
   // On WASM through wasm-conv-grads.js: TF.js 4.22's WASM backend has no Conv2DBackpropFilter.
-  backends: ["wasm", "webgl", "cpu"],
+  backends: ["wasm", "webgl", "cpu", "webgpu"],
   // Adam 1.6e-3 without momentum, 16 noise dimensions and the average, as the CLI's main MNIST
   // recipe (without its LeNet features): chosen with the CLI twin (docs/browser-training.md,
   // "Choosing the page's conv recipe with its CLI twin"), 98-100 % label accuracy from 400 G steps

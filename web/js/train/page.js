@@ -6,14 +6,17 @@ import { FAMILIES } from "./networks.js";
 import { defaultOptions } from "./training.js";
 import { hideDamaged, saveFile, setUpOffers, showDamaged } from "./offers.js";
 import { folderState, loadOwnImages, setUpOwnImages } from "./own-images.js";
+import { showWebgpu, webgpuFallbackNotice, webgpuProblem } from "../webgpu.js";
 
 const $ = (id) => document.getElementById(id);
-const BACKEND_NAMES = { wasm: "WASM", webgl: "WebGL", cpu: "CPU" };
+const BACKEND_NAMES = { wasm: "WASM", webgl: "WebGL", cpu: "CPU", webgpu: "WebGPU" };
+// How long the WebGPU check's worker may take to load TF.js and start the backend.
+const WEBGPU_CHECK_MS = 60000;
 // The average decay's limits are the CLI's (0 ≤ decay < 1): 0 or an empty field turns it off.
 const LIMITS = { "learning-rate": [1e-5, 0.1], "batch-size": [1, 1000], "d-steps": [1, 10], "g-steps": [1, 10], "average-decay": [0, 0.9999] };
 // What the tests and the curious can read: the latest numbers, and when each view was drawn.
 const state = { ready: false, running: false, counts: { d: 0, g: 0 }, gridDraws: 0, viewUpdates: [], accuracy: [], error: null, curves: null,
-  folder: folderState };
+  folder: folderState, webgpuProblem: "checking…" };
 window.ganvasTrain = state;
 let worker = null;
 
@@ -52,14 +55,42 @@ function showOptions(options) {
   $("average-decay").value = options.averageDecay;
 }
 
-// The backends a model can train on; the others are disabled with the reason beside them.
+// The backends a model can train on; the others are disabled with the reason beside them. WebGPU
+// also needs the browser to start it (its option says why not).
 function showModel() {
   const model = FAMILIES[$("model").value];
-  for (const option of $("backend").options) option.disabled = !model.backends.includes(option.value);
-  if ($("backend").selectedOptions[0].disabled) $("backend").value = model.backends[0];
+  const offered = (name) => model.backends.includes(name) && (name !== "webgpu" || state.webgpuProblem === null);
+  for (const option of $("backend").options) option.disabled = !offered(option.value);
+  if ($("backend").selectedOptions[0].disabled) $("backend").value = model.backends.find(offered);
   const cannot = Object.keys(BACKEND_NAMES).filter((name) => !model.backends.includes(name));
   $("model-note").textContent = `${model.description}. Trains on ${model.backends.map((name) => BACKEND_NAMES[name]).join(", ")}` +
     (cannot.length ? `; not on ${cannot.map((name) => BACKEND_NAMES[name]).join(", ")}.` : ".");
+}
+
+// TF.js's WebGPU backend started in a worker, as the training's worker starts it; true if it computes.
+function startWebgpuInWorker() {
+  return new Promise((resolve) => {
+    const probe = new Worker(new URL("./webgpu-probe.js", import.meta.url), { type: "module" });
+    const finish = (ready) => {
+      clearTimeout(timer);
+      probe.terminate();
+      resolve(ready);
+    };
+    const timer = setTimeout(() => finish(false), WEBGPU_CHECK_MS);
+    probe.onmessage = ({ data }) => finish(data.ready === true);
+    probe.onerror = () => finish(false);
+  });
+}
+
+// The menu's WebGPU option once the browser has answered; a URL that asked for WebGPU gets it, or
+// the model's first backend and a one-line notice, unless a training has started meanwhile.
+async function checkWebgpu(asked) {
+  state.webgpuProblem = await webgpuProblem(startWebgpuInWorker);
+  showWebgpu($("backend"), state.webgpuProblem);
+  showModel();
+  if (asked !== "webgpu" || state.ready || state.starting) return;
+  if (!$("backend").querySelector("option[value=webgpu]").disabled) $("backend").value = "webgpu";
+  else if (state.webgpuProblem) $("notice").textContent = webgpuFallbackNotice(state.webgpuProblem, BACKEND_NAMES[$("backend").value]);
 }
 
 function setButtons() {
@@ -259,7 +290,8 @@ function setUp() {
   $("save").addEventListener("click", () => send({ type: "save" }));
   $("download").addEventListener("click", () => send({ type: "download" }));
   setButtons();
-  setUpOffers({ state, start, chooseTraining, showError }).then(() => { state.started = true; });
+  Promise.all([setUpOffers({ state, start, chooseTraining, showError }), checkWebgpu(params.get("backend"))])
+    .then(() => { state.started = true; });
 }
 
 setUp();

@@ -32,6 +32,9 @@ async function loadTensorFlow() {
   if (threads > 1) Object.defineProperty(WorkerNavigator.prototype, "hardwareConcurrency", { get: () => 2 * threads });
   await import(new URL("tf.min.js", VENDOR));
   await import(new URL("tf-backend-wasm.min.js", VENDOR));
+  // WebGPU where the browser has it (the page offers it only where it starts); a bundle that is
+  // missing costs WebGPU alone, which then says it cannot start.
+  if (self.navigator.gpu) await import(new URL("tf-backend-webgpu.min.js", VENDOR)).catch(() => null);
   tf.wasm.setWasmPaths(VENDOR.href);
   tf.wasm.setThreadsCount(threads);
   registerWasmConvGradients(); // the convolution gradients the WASM backend lacks or runs slowly
