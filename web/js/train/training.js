@@ -19,6 +19,9 @@ const UNBALANCED_RATIO = 1.5;
 const ACCURACY_SAMPLES_PER_LABEL = 50;
 const GRID_COLUMNS = 10; // as trainer/sampling.py's GRID_COLUMNS
 
+// Stands in for a seed of 0, which TF.js's random ops read as no seed at all.
+const UNSEEDED_ZERO = 0x6a09e667;
+
 /**
  * The fixed-noise grid's inputs, laid out as trainer/sampling.py's grid_inputs: `columns` latent
  * vectors drawn from `seed`, reused on every row, and row r asks for label r, so that a column
@@ -333,7 +336,8 @@ export class Training {
     if (!chunk || chunk.index !== index || chunk.batch !== batch) {
       disposeChunk(chunk);
       // One tensor a step, as for the real batches (a slice of one would cost as much as all).
-      const seed = (row, salt) => (((this.options.seed * 1000003) ^ ((index * CHUNK_STEPS + row) * 4 + salt)) >>> 0);
+      // TF.js takes a seed of 0 for "no seed" (a fresh random draw), so 0 is mapped to another.
+      const seed = (row, salt) => (((this.options.seed * 1000003) ^ ((index * CHUNK_STEPS + row) * 4 + salt)) >>> 0) || UNSEEDED_ZERO;
       const salt = kind === "g" ? 2 : 0;
       chunk = this.chunks[kind] = {
         index, batch,
