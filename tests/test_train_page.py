@@ -447,3 +447,12 @@ def test_switching_the_backend_keeps_the_training(chromium, site):
     train_until(page, before["g"] + 5)
     assert read(page, "window.ganvasTrain.error") is None
     page.close()
+
+
+def test_the_default_model_is_the_conv_model_on_wasm(chromium, site):
+    """A user who presses Start without choosing gets the model that reaches 95 % in 300 s
+    (docs/browser-training.md): cdcgan-small, with its recipe's options, on WASM."""
+    page = open_training(chromium, site)
+    assert page.input_value("#model") == "cdcgan-small" and page.input_value("#backend") == "wasm"
+    assert float(page.input_value("#learning-rate")) == 1.6e-3 and float(page.input_value("#average-decay")) == 0.99
+    page.close()
