@@ -12,7 +12,7 @@ Time to quality (--accuracy): each model:backend trains on the page for --second
 prints one JSON line per label accuracy the page reports (seconds since Start, G steps, accuracy)
 and one summary line per run.
 
-    python -m bench.web_train --accuracy cgan:wasm,cdcgan-small:wasm --seconds 300 [--dataset fashion]
+    python -m bench.web_train --accuracy cgan:wasm,cdcgan-small:wasm --seconds 300 [--dataset fashion_mnist]
 
 --average-decay 0,0.99 runs each model:backend once per decay (0: the trained generator, else a
 moving average of its weights, the page's "Average G's weights"), one after the other.
