@@ -359,3 +359,21 @@ def test_export_ships_a_grey_in_colour_out_graph_model_checked_in_node(flat, tmp
     assert in_tfjs.shape == (1, 32, 32, 3)
     assert np.abs(in_tfjs - np.asarray(generator(grey, training=False))).mean() < 0.05
     np.testing.assert_allclose(np.asarray(luminance(in_tfjs)), grey, atol=1e-4)  # exact, whatever the weights
+
+
+@pytest.mark.parametrize("option", [("--precision", "mixed_bfloat16"), ("--strategy", "mirrored")])
+def test_mixed_precision_and_the_mirrored_strategy_train_a_colorizer_that_colours(flat, tmp_path, option):
+    """The options every family takes work for the image-conditioned one too: it trains, and the
+    photo it colours keeps its size and luminance (in float32, whatever the training's precision)."""
+    from trainer.__main__ import main
+
+    runs = tmp_path / "runs"
+    train(runs, "--dataset", f"folder:{flat['folder']}", *FLAT, "--epochs", "1", *option, run_name="run")
+    config = json.loads((runs / "run" / "config.json").read_text())
+    assert config[option[0][2:]] == option[1]
+    grey = Image.fromarray(np.random.default_rng(3).integers(0, 256, (30, 45), dtype=np.uint8))
+    grey.save(tmp_path / "grey.png")
+    assert main(["colorize", "--run", str(runs / "run"), str(tmp_path / "grey.png"), "--out", str(tmp_path / "out.png")]) == 0
+    with Image.open(tmp_path / "out.png") as result:
+        assert result.size == (45, 30) and result.mode == "RGB"
+        assert np.abs(np.asarray(result.convert("L"), np.int16) - np.asarray(grey, np.int16)).max() <= 1
