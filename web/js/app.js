@@ -87,6 +87,9 @@ async function setBackend(name) {
 // Everything a model needs is loaded before any of it replaces the model in use, so a model that
 // fails to load leaves the previous one whole.
 async function useModel(name) {
+  // A page that stopped before choosing a backend (a colorizer asked for by name) still has none,
+  // and TF.js would load the weights onto its highest-priority backend, WebGPU, not started.
+  if (!state.backend) await setBackend("wasm");
   let manifest, generator, classifier;
   try {
     manifest = await loadManifest(name);
