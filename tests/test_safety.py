@@ -171,12 +171,12 @@ def test_a_history_line_cut_short_is_trained_again_on_resume(runs_dir, capsys):
 @pytest.mark.slow
 def test_a_really_full_disk_then_room_again(tmp_path):
     """The same on a real 3 MB file system, where the machine lets this test mount one (root)."""
-    from conftest import run_cli
+    from conftest import require, run_cli
 
     small = tmp_path / "small"
     small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)], capture_output=True).returncode:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)], capture_output=True)
+    require(mounted.returncode == 0, "cannot mount a small tmpfs here (needs root)")
     try:
         result = run_cli("train", *SMALL, "--epochs", "4", "--runs-dir", small, "--run-name", "full")
         last = result.stderr.strip().splitlines()[-1]
