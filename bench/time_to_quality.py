@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ trainer.start_tensorflow()  # its start-up lines held back, its C++ log lines hi
 
 from PIL import Image, ImageDraw  # noqa: E402
 
+from bench.report import COLOURS, GREY, cpu_name, draw_panel  # noqa: E402
 from trainer.__main__ import build_parser, given_options  # noqa: E402
 from trainer.classifier import Classifier  # noqa: E402
 from trainer.launch import prepare, run  # noqa: E402
@@ -64,17 +64,6 @@ TARGETS = {"mnist": dict(label_accuracy=0.995, frechet_ratio=3.0, diversity=0.9)
 EVAL_EVERY = {"emoji": 10}
 SERIES = (("label_accuracy", "label accuracy (target dashed)"), ("frechet_ratio", "Frechet distance / its floor"),
           ("diversity", "diversity"))
-COLOURS = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14))
-
-
-def cpu_name() -> str:
-    """Which CPU a figure came from: this project's machines differ between sessions."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown CPU"
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "CPU")
-    return name + (" (AVX-512)" if "avx512f" in info else " (AVX2, no AVX-512)")
 
 
 def scores_of(metrics: dict, floor: float) -> dict:
@@ -143,37 +132,15 @@ def plot(report: dict, path: Path) -> None:
     longest = max(point["seconds"] for result in runs for point in result["points"]) or 1.0
     # Two header lines, so that a long recipe cannot run into the legend.
     draw.text((10, 4), f"{report['dataset']}: {' '.join(report['recipe'])}", fill="black")
-    draw.text((10, 17), f"{report['cpu']}, {report['cores']} cores", fill=(90, 90, 90))
+    draw.text((10, 17), f"{report['cpu']}, {report['cores']} cores", fill=GREY)
     for index, result in enumerate(runs):  # the legend, right
         draw.text((width * len(SERIES) - 70 * (len(runs) - index), 17), f"seed {result['seed']}",
                   fill=COLOURS[index % len(COLOURS)])
     for panel, (key, title) in enumerate(SERIES):
-        left, top = panel * width + margin, 30 + 16
-        right, bottom = (panel + 1) * width - 16, height - 8
-        values = [point[key] for result in runs for point in result["points"]] + [runs[0]["targets"][key]]
-        spread = (max(values) - min(values)) or 1.0
-        low, high = min(values) - 0.05 * spread, max(values) + 0.05 * spread
-
-        def at(seconds, value):
-            return (left + (right - left) * seconds / longest, bottom - (bottom - top) * (value - low) / (high - low))
-
-        draw.rectangle((left, top, right, bottom), outline=(160, 160, 160))
-        draw.text((left, top - 14), title, fill="black")
-        for fraction in (0.0, 0.5, 1.0):  # the scale, right-aligned against the panel's own axis
-            value = f"{low + fraction * (high - low):.3g}"
-            draw.text((left - 4, at(0, low + fraction * (high - low))[1]), value, fill=(90, 90, 90), anchor="rm")
-        draw.text((left, bottom + 2), "0 s", fill=(90, 90, 90))
-        draw.text((right, bottom + 2), f"{longest:.0f} s of training", fill=(90, 90, 90), anchor="ra")
-        target_y = at(0, runs[0]["targets"][key])[1]
-        for x in range(int(left), int(right), 8):
-            draw.line((x, target_y, x + 4, target_y), fill=(120, 120, 120))
-        for index, result in enumerate(runs):
-            line = [at(point["seconds"], point[key]) for point in result["points"]]
-            colour = COLOURS[index % len(COLOURS)]
-            if len(line) > 1:
-                draw.line(line, fill=colour, width=2)
-            for x, y in line:
-                draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=colour)
+        lines = [(COLOURS[index % len(COLOURS)], [(point["seconds"], point[key]) for point in result["points"]])
+                 for index, result in enumerate(runs)]
+        box = (panel * width + margin, 30 + 16, (panel + 1) * width - 16, height - 8)
+        draw_panel(draw, box, title, lines, runs[0]["targets"][key], longest)
     picture.save(path)
 
 

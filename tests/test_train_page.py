@@ -183,6 +183,39 @@ def test_save_then_reload_continues_with_the_same_weights_and_steps(chromium, si
     context.close()
 
 
+# Playwright keeps every page it drives visible (it emulates focus), so the page is told it is
+# hidden as the browser tells it; bench/web_train.py --background hides a tab for real.
+SET_HIDDEN = """(hidden) => {
+  Object.defineProperty(document, "visibilityState", { value: hidden ? "hidden" : "visible", configurable: true });
+  Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_a_hidden_tab_trains_on_draws_nothing_and_saves_what_it_learned(chromium, site):
+    context = chromium.new_context()
+    page = open_training(chromium, site, "?model=cgan&backend=wasm", context=context)
+    start(page, batch_size=8)
+    train_until(page, 20)
+    page.evaluate(SET_HIDDEN, True)
+    page.wait_for_function("window.ganvasTrain.saved?.reason === 'hidden'")
+    assert "when the tab was hidden" in page.text_content("#notice")
+    draws, steps = read(page, "window.ganvasTrain.gridDraws"), read(page, "window.ganvasTrain.counts.g")
+    page.wait_for_timeout(2500)  # two grids' worth: the worker sends them, the hidden page keeps them
+    assert read(page, "window.ganvasTrain.counts.g") > steps + 10, "the training stopped while the tab was hidden"
+    assert read(page, "window.ganvasTrain.gridDraws") == draws
+    page.evaluate(SET_HIDDEN, False)
+    page.wait_for_function(f"window.ganvasTrain.gridDraws > {draws}", timeout=5000)
+    assert [entry["state"] for entry in read(page, "window.ganvasTrain.visibility")] == ["hidden", "visible"]
+    # A tab the browser discarded while hidden comes back as a reload: the save is offered.
+    saved = read(page, "window.ganvasTrain.saved")
+    page.reload()
+    page.wait_for_function("window.ganvasTrain.started")
+    assert page.is_visible("#saved-offer")
+    assert f"{saved['counts']['g']} G steps" in page.text_content("#saved-text")
+    context.close()
+
+
 def test_the_downloaded_generator_opens_in_the_sampler(chromium, site, tmp_path):
     page = open_training(chromium, site, "?model=cgan&backend=wasm")
     start(page, batch_size=32)

@@ -16,7 +16,7 @@ const WEBGPU_CHECK_MS = 60000;
 const LIMITS = { "learning-rate": [1e-5, 0.1], "batch-size": [1, 1000], "d-steps": [1, 10], "g-steps": [1, 10], "average-decay": [0, 0.9999] };
 // What the tests and the curious can read: the latest numbers, and when each view was drawn.
 const state = { ready: false, running: false, counts: { d: 0, g: 0 }, gridDraws: 0, viewUpdates: [], accuracy: [], error: null, curves: null,
-  folder: folderState, webgpuProblem: "checking…" };
+  folder: folderState, webgpuProblem: "checking…", startedAt: performance.now(), visibility: [] };
 window.ganvasTrain = state;
 let worker = null;
 
@@ -116,6 +116,36 @@ function drawCharts() {
   drawChart($("accuracy"), curves.accuracyStep, [{ name: "label accuracy", values: curves.accuracy, color: "#111" }], { min: 0, max: 1 });
 }
 
+function drawLastGrid() {
+  const { shape, columns, rows } = state.gridLayout;
+  drawGrid($("grid"), state.lastGrid, shape, rows * columns, columns);
+  state.gridDraws += 1;
+}
+
+// A hidden tab: the browser throttles the page's timers (to once a second, after five minutes
+// once a minute) but not the worker's, so the training goes on at full speed; the page stops
+// drawing, and saves the training in this browser now and every few minutes, since a browser may
+// freeze or discard a hidden tab that works hard (Chrome's Energy Saver and Memory Saver), and a
+// discarded tab would lose what it learned.
+const SAVE_WHILE_HIDDEN_MS = 120000;
+let hiddenSaves = null;
+
+function saveWhileHidden() {
+  if (state.ready && state.running) send({ type: "save", reason: "hidden" });
+}
+
+function onVisibilityChange() {
+  state.visibility.push({ state: document.visibilityState, seconds: (performance.now() - state.startedAt) / 1000 });
+  clearInterval(hiddenSaves);
+  if (document.hidden) {
+    saveWhileHidden();
+    hiddenSaves = setInterval(saveWhileHidden, SAVE_WHILE_HIDDEN_MS);
+    return;
+  }
+  if (state.curves) drawCharts();
+  if (state.lastGrid) drawLastGrid();
+}
+
 function showLoading(fraction, text = `Loading the training images: ${Math.round(100 * fraction)} %`) {
   $("loading").hidden = false;
   $("loading").value = fraction;
@@ -140,20 +170,21 @@ const HANDLERS = {
     Object.assign(state, { counts: message.counts, epoch: message.epoch, tensors: message.tensors });
     if (message.stepsPerSecond !== undefined) Object.assign(state, { stepsPerSecond: message.stepsPerSecond, imagesPerSecond: message.imagesPerSecond });
     if (message.point) for (const [name, value] of Object.entries(message.point)) state.curves[name].push(value);
-    drawCharts();
+    if (!document.hidden) drawCharts(); // a hidden tab draws nothing: the views catch up when it shows
     status();
     state.viewUpdates.push(performance.now());
   },
   grid: ({ images, shape, columns, rows }) => {
-    drawGrid($("grid"), images, shape, rows * columns, columns);
     state.lastGrid = images;
-    state.gridDraws += 1;
+    state.gridLayout = { shape, columns, rows };
+    if (!document.hidden) drawLastGrid();
   },
   accuracy: ({ step, value }) => {
     state.curves.accuracyStep.push(step);
     state.curves.accuracy.push(value);
-    state.accuracy.push({ step, value });
-    drawCharts();
+    // `seconds` since Start was pressed: the time-to-quality curve bench/web_train.py reads.
+    state.accuracy.push({ step, value, seconds: (performance.now() - state.startedAt) / 1000 });
+    if (!document.hidden) drawCharts();
   },
   state: ({ running }) => {
     state.running = running;
@@ -163,11 +194,12 @@ const HANDLERS = {
     Object.assign(state, { backend, threads });
     status();
   },
-  saved: ({ key, savedAt, counts }) => {
-    state.saved = { savedAt, counts };
+  saved: ({ key, savedAt, counts, reason }) => {
+    state.saved = { savedAt, counts, reason };
     const replaced = state.damaged?.key === key ? ", in place of the damaged save" : "";
     if (replaced) hideDamaged();
-    $("notice").textContent = `Saved in this browser at step ${counts.g}${replaced}; reloading the page offers to continue it.`;
+    const why = reason === "hidden" ? " when the tab was hidden (a browser may discard a hidden tab)" : "";
+    $("notice").textContent = `Saved in this browser at step ${counts.g}${why}${replaced}; reloading the page offers to continue it.`;
   },
   download: ({ text, fileName }) => {
     saveFile(text, fileName);
@@ -233,7 +265,7 @@ async function start(restoreKey = null) {
     }
   }
   $("saved-offer").hidden = true;
-  Object.assign(state, { ready: false, starting: true, running: false, curves: null, accuracy: [] });
+  Object.assign(state, { ready: false, starting: true, running: false, curves: null, accuracy: [], startedAt: performance.now() });
   startWorker();
   const options = { model: $("model").value, dataset: data?.name ?? $("dataset").value, seed: 0, ...readOptions() };
   send({ type: "start", options, backend: $("backend").value, restoreKey, run: !restoreKey, data });
@@ -280,6 +312,7 @@ function setUp() {
   });
   for (const id of Object.keys(LIMITS)) $(id).addEventListener("change", () => state.ready && send({ type: "options", changes: readOptions() }));
   $("start").addEventListener("click", () => start());
+  document.addEventListener("visibilitychange", onVisibilityChange);
   $("pause").addEventListener("click", () => send({ type: "pause" }));
   $("resume").addEventListener("click", () => {
     clearError();

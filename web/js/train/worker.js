@@ -254,10 +254,10 @@ const COMMANDS = {
     await switchBackend(backend);
     if (wasRunning) COMMANDS.resume();
   },
-  save: async () => {
+  save: async ({ reason }) => {
     const record = await snapshot(state.training, { withData: ownImages(state.training.options.dataset) });
     await saved.put(record);
-    post({ type: "saved", key: record.key, savedAt: record.savedAt, counts: record.counts });
+    post({ type: "saved", key: record.key, savedAt: record.savedAt, counts: record.counts, reason });
   },
   discard: async ({ key }) => {
     await saved.remove(key);
