@@ -11,7 +11,7 @@ images per second while it trains each model (its worker, WASM threads where the
 Time to quality (--accuracy): each model:backend trains on the page for --seconds from pressing
 Start, --runs times; prints one JSON line per label accuracy the page reports (seconds since
 Start, G steps, accuracy) and one summary line per run, and writes them all to
-OUT/web_time_to_quality-<dataset>.json with a picture, OUT/web_time_to_quality-<dataset>.png: the
+OUT/web_time_to_quality-<dataset>-<backends>[-background].json with a picture (.png) beside it: the
 page's runs against the CLI's curve (--cli-curve, the JSON bench.time_to_quality writes).
 
     python -m bench.web_train --accuracy cgan:wasm,cdcgan-small:wasm --seconds 300 --runs 3 [--dataset fashion_mnist]
@@ -228,8 +228,10 @@ def time_to_quality(runs, seconds, times, dataset, background, options, out, cli
                     with browser() as chromium:
                         report["runs"].append(foreground_run(chromium, url, run, seconds, options))
     out.mkdir(parents=True, exist_ok=True)
-    suffix = ("-background" if background else "") + (f"-decay{options['average_decay']}" if options["average_decay"] is not None else "")
-    json_path, png_path = out / f"web_time_to_quality-{dataset}{suffix}.json", out / f"web_time_to_quality-{dataset}{suffix}.png"
+    # One file per data set, backends and tab: web_time_to_quality-mnist-wasm-background.json.
+    name = "-".join([f"web_time_to_quality-{dataset}", *dict.fromkeys(backend for _, backend in runs)]
+                    + (["background"] if background else []) + ([f"decay{options['average_decay']}"] if options["average_decay"] is not None else []))
+    json_path, png_path = out / f"{name}.json", out / f"{name}.png"
     json_path.write_text(json.dumps(report, indent=2))
     cli_report = json.loads(cli_curve.read_text()) if cli_curve and cli_curve.exists() else None
     plot(report, png_path, cli_report)

@@ -183,6 +183,48 @@ def test_save_then_reload_continues_with_the_same_weights_and_steps(chromium, si
     context.close()
 
 
+# The page's start message with another noise size, as cdcgan-small had (64) before its
+# defaults changed; and the saved options without it, as the page saved them then.
+START_WITH_64_NOISE_DIMENSIONS = """() => {
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (message, ...rest) {
+    if (message?.type === "start") message.options.latentDim = 64;
+    return post.call(this, message, ...rest);
+  };
+}"""
+SAVE_AS_BEFORE = """async (key) => {
+  const db = await new Promise((resolve) => { const request = indexedDB.open("ganvas", 1); request.onsuccess = () => resolve(request.result); });
+  const store = () => db.transaction("trainings", "readwrite").objectStore("trainings");
+  const record = await new Promise((resolve) => { const request = store().get(key); request.onsuccess = () => resolve(request.result); });
+  delete record.options.latentDim;
+  delete record.options.beta1;
+  await new Promise((resolve) => { store().put(record).onsuccess = resolve; });
+  db.close();
+}"""
+
+
+def test_a_save_from_before_the_options_kept_the_noise_size_continues(chromium, site):
+    context = chromium.new_context()
+    page = open_training(chromium, site, "?model=cdcgan-small&backend=wasm", context=context)
+    page.evaluate(START_WITH_64_NOISE_DIMENSIONS)
+    start(page, batch_size=8)
+    train_until(page, 5)
+    pause(page)
+    page.click("#save")
+    page.wait_for_function("window.ganvasTrain.saved")
+    page.evaluate(SAVE_AS_BEFORE, "mnist/cdcgan-small")
+    before, before_grid = read(page), grid(page)
+    page.reload()
+    page.wait_for_function("window.ganvasTrain.started")
+    page.click("#continue")
+    page.wait_for_function("window.ganvasTrain.ready && window.ganvasTrain.gridDraws > 0 || window.ganvasTrain.error")
+    after = read(page)
+    assert after["error"] is None
+    assert after["counts"] == before["counts"] and after["options"]["latentDim"] == 64
+    np.testing.assert_allclose(grid(page), before_grid, atol=1e-6)
+    context.close()
+
+
 # Playwright keeps every page it drives visible (it emulates focus), so the page is told it is
 # hidden as the browser tells it; bench/web_train.py --background hides a tab for real.
 SET_HIDDEN = """(hidden) => {
@@ -216,21 +258,23 @@ def test_a_hidden_tab_trains_on_draws_nothing_and_saves_what_it_learned(chromium
     context.close()
 
 
-def test_the_downloaded_generator_opens_in_the_sampler(chromium, site, tmp_path):
-    page = open_training(chromium, site, "?model=cgan&backend=wasm")
+@pytest.mark.parametrize("model", ["cgan", "cdcgan-small"])
+def test_the_downloaded_generator_opens_in_the_sampler(chromium, site, tmp_path, model):
+    page = open_training(chromium, site, f"?model={model}&backend=wasm")
     start(page, batch_size=32)
     train_until(page, 30)
     pause(page)
     rows = grid(page).reshape(10, 10, 28, 28)
     path = download(page, "#download", tmp_path)
     bundle = json.loads(path.read_text())
-    assert bundle["manifest"]["dataset"] == "mnist" and bundle["manifest"]["model"] == "cgan"
+    assert bundle["manifest"]["dataset"] == "mnist" and bundle["manifest"]["model"] == model
+    assert path.stat().st_size <= 1_000_000, f"the {model} generator's file is {path.stat().st_size} bytes"
     page.close()
 
     sampler = open_model_file(chromium, site, path)
     assert sampler.evaluate("window.ganvas.error") is None
     assert sampler.evaluate("window.ganvas.manifest.name") == bundle["manifest"]["name"]
-    assert "cgan on mnist" in sampler.text_content("#about")
+    assert f"{model} on mnist" in sampler.text_content("#about")
     # The same seed draws the same images on both pages: label 0's row of the grid.
     samples = np.array(sampler.evaluate("Array.from(window.ganvas.lastSamples)"), np.float32).reshape(10, 28, 28)
     np.testing.assert_allclose(samples, rows[0], atol=1e-4)

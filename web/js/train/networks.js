@@ -6,6 +6,8 @@
 // for MNIST, 32 x 32 x 3 for emoji or your own colour images.
 import { convolve, dense, glorotUniform, upsampleConv } from "./ops.js";
 
+// Every family's generator opens with a dense layer on these two, concatenated: store.js reads the
+// noise size of an old save from that layer's kernel.
 function generatorInputs(latentDim, classes) {
   return [tf.input({ shape: [latentDim], name: "latent" }), tf.input({ shape: [classes], name: "label" })];
 }

@@ -72,6 +72,9 @@ function optionsProblem(options) {
   // Saves from before the average have no averageDecay: they take the family's default.
   const decay = options.averageDecay;
   if (decay !== undefined && !(Number.isFinite(decay) && decay >= 0 && decay < 1)) return `its average decay is ${shown(decay)}, not in [0, 1)`;
+  // Saves from before the options kept them have no latentDim or beta1 (store.js savedOptions).
+  if (options.latentDim !== undefined && !whole(options.latentDim, 1)) return `its noise size is ${shown(options.latentDim)}`;
+  if (options.beta1 !== undefined && !(options.beta1 >= 0 && options.beta1 < 1)) return `its beta1 is ${shown(options.beta1)}, not in [0, 1)`;
   return Number.isInteger(options.seed) ? null : `its seed is ${shown(options.seed)}`;
 }
 

@@ -90,13 +90,24 @@ export async function snapshot(training, { withData = false } = {}) {
 }
 
 /**
+ * A record's options, with the noise size of a save from before the options kept it (cdcgan-small
+ * had 64 dimensions until 2026-12-07, 16 since): every family's generator opens with a dense layer
+ * on [noise, one-hot label], so its kernel's rows are the noise size plus the classes.
+ */
+function savedOptions(record, data) {
+  if (record.options.latentDim !== undefined) return record.options;
+  const latentDim = (record.generator.weightSpecs[0]?.shape?.[0] ?? 0) - data.labelNames.length;
+  return latentDim > 0 ? { ...record.options, latentDim } : record.options;
+}
+
+/**
  * The training a record keeps, on `data`; a DamagedSave (nothing built, the record untouched)
  * when the record is damaged or does not fit the networks its options build.
  */
 export async function restore(record, data) {
   const problem = savedProblem(record);
   if (problem) throw new DamagedSave(record, problem);
-  const training = new Training(record.options, data);
+  const training = new Training(savedOptions(record, data), data);
   const misfit = modelProblem(record, training);
   if (misfit) {
     training.dispose();

@@ -131,7 +131,11 @@ export class Training {
     this.balance = isUnbalanced(data) ? classIndex(data) : null;
     this.classes = data.labelNames.length;
     this.pixels = data.imageShape.reduce((a, b) => a * b);
-    const { latentDim, beta1 } = this.family.defaults;
+    // The noise size and Adam's beta1 kept in the options: a save goes on with the networks and
+    // the optimizer it was made with, whatever the family's defaults have become since.
+    this.options.latentDim ??= this.family.defaults.latentDim;
+    this.options.beta1 ??= this.family.defaults.beta1;
+    const { latentDim, beta1 } = this.options;
     this.latentDim = latentDim;
     this.generator = this.family.buildGenerator(latentDim, data.imageShape, this.classes);
     this.generate = this.family.generatorForward(this.generator);
