@@ -81,8 +81,10 @@ def page_speed(chromium, url, model, backend, seconds):
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples), now.get("threads"), now["batch"]
 
 
+# `views`: the longest wait between two updates of the page's numbers, in ms (the issue: >= 1 a second).
 PAGE_STATE = ("JSON.parse(JSON.stringify({accuracy: window.ganvasTrain.accuracy, visibility: window.ganvasTrain.visibility, "
-              "saved: window.ganvasTrain.saved, decay: window.ganvasTrain.options.averageDecay}))")
+              "saved: window.ganvasTrain.saved, decay: window.ganvasTrain.options.averageDecay, "
+              "views: Math.max(...window.ganvasTrain.viewUpdates.slice(1).map((at, index) => at - window.ganvasTrain.viewUpdates[index]))}))")
 
 
 def printed_points(page, run, seen):
@@ -99,9 +101,14 @@ def summarise(run, points, now, seconds, page_state):
     summary = {**run, "average_decay": page_state["decay"], "batch": now["batch"], "seconds": seconds, "steps": now["steps"],
                "threads": now.get("threads"), "tensors": now.get("tensors"), "final": accuracies[-1] if accuracies else None,
                "best": max(accuracies, default=None), "last5": round(statistics.mean(accuracies[-5:]), 4) if accuracies else None,
-               "load": round(os.getloadavg()[0], 1), "visibility": page_state["visibility"], "saved": page_state.get("saved")}
-    for target in (0.8, 0.9, 0.95):
+               "load": round(os.getloadavg()[0], 1), "visibility": page_state["visibility"], "saved": page_state.get("saved"),
+               "longest_view_wait_ms": round(page_state["views"]) if page_state.get("views") is not None else None}
+    for target in (0.8, 0.85, 0.9, 0.95):  # 85 %: the issue's mark for Fashion-MNIST, 95 % for MNIST
         summary[f"seconds_to_{int(target * 100)}"] = next((point["seconds"] for point in points if point["accuracy"] >= target), None)
+        # From when on it stayed there: an early verdict can pass by chance and fall back.
+        below = [index for index, point in enumerate(points) if point["accuracy"] < target]
+        held = (below[-1] + 1 if below else 0)
+        summary[f"held_{int(target * 100)}_from"] = points[held]["seconds"] if held < len(points) else None
     print(json.dumps({"summary": summary}), flush=True)
     return {"summary": summary, "points": points}
 

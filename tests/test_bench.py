@@ -111,3 +111,22 @@ def test_time_to_quality_measures_the_recipes_the_main_job_and_the_shipped_model
     assert " ".join(RECIPES["mnist"]) in training("main.sh", "mnist")
     assert " ".join(RECIPES["fashion_mnist"]) in training("models.sh", "fashion_mnist")
     assert " ".join(RECIPES["emoji"]) in training("models.sh", "emoji")
+
+
+def test_the_web_bench_draws_the_page_s_runs_beside_the_cli_s_curve(tmp_path):
+    from bench.report import COLOURS
+    from bench.web_train import kind_of, plot
+
+    def run(background, accuracies):
+        summary = {"model": "cdcgan-small", "backend": "wasm", "background": background}
+        return {"summary": summary, "points": [{"seconds": 30.0 * (index + 1), "accuracy": value} for index, value in enumerate(accuracies)]}
+
+    report = {"dataset": "mnist", "seconds": 300, "cpu": "a CPU", "cores": 2,
+              "runs": [run(False, [0.6, 0.9, 0.97]), run(False, [0.7, 0.95]), run(True, [0.5, 0.99])]}
+    cli = json.loads((ROOT / "docs" / "images" / "time_to_quality-mnist.json").read_text())
+    plot(report, tmp_path / "curve.png", cli)
+    assert [kind_of(result["summary"]) for result in report["runs"][1:]] == ["cdcgan-small on wasm", "cdcgan-small on wasm, background tab"]
+    with Image.open(tmp_path / "curve.png") as picture:
+        colours = {colour for _, colour in picture.convert("RGB").getcolors(1 << 20)}
+    # One colour per kind of run (the two foreground runs share one), the CLI's runs grey.
+    assert {COLOURS[0], COLOURS[1], (170, 170, 170)} <= colours and COLOURS[2] not in colours
