@@ -2,8 +2,8 @@
 backend menu. In the tests' headless Chromium there is no GPU and no adapter: each menu shows WebGPU
 disabled with the reason, and a URL asking for it falls back to WASM with a one-line notice and
 the page works as on WASM. With --enable-unsafe-webgpu the same Chromium grants a software adapter
-(SwiftShader's Vulkan): there the sampler draws on WebGPU what it draws on WASM, and both training
-page models train on WebGPU as on the CPU backend."""
+(SwiftShader's Vulkan): there the sampler draws on WebGPU what it draws on WASM, the training page's
+default model trains on WebGPU as on the CPU backend, and the page trains on WebGPU."""
 
 import json
 import time
@@ -226,9 +226,12 @@ STEP = """async ({ model, shape, classes, count, backend, initial }) => {
 }"""
 
 
+# The page's default model, whose convolutions run through the page's own ops (networks.js); cgan,
+# dense layers alone, trains on WebGPU in the page's test below (its shaders take 100 s to compile
+# on SwiftShader, so it is not stepped here too).
 @pytest.mark.slow
-@pytest.mark.parametrize("model,shape,classes", [("cgan", [28, 28, 1], 10), ("cdcgan-small", [32, 32, 3], 4)])
-def test_both_models_train_on_webgpu_as_on_the_cpu_backend(webgpu_chromium, site, model, shape, classes):
+@pytest.mark.parametrize("model,shape,classes", [("cdcgan-small", [32, 32, 3], 4)])
+def test_the_default_model_trains_on_webgpu_as_on_the_cpu_backend(webgpu_chromium, site, model, shape, classes):
     require(has_adapter(webgpu_chromium, site), "chromium --enable-unsafe-webgpu grants no WebGPU adapter here")
     page = webgpu_chromium.new_page()
     page.goto(f"{site}/train.html")

@@ -6,7 +6,7 @@ import { modelArtifacts, writeBundle } from "../bundle.js";
 import { loadDataset } from "./data.js";
 import { FAMILIES } from "./networks.js";
 import { Training, describeBalance } from "./training.js";
-import { dataFromRecord, restore, saved, snapshot } from "./store.js";
+import { dataFromRecord, restore, saved, snapshot, trainingKey } from "./store.js";
 import { DamagedSave, savedProblem } from "./saved.js";
 import { registerWasmConvGradients } from "./wasm-conv-grads.js";
 
@@ -19,7 +19,10 @@ const VIEWS = { grid: 1000, accuracy: 4000 };
 const VIEW_SHARE = 0.1;
 
 // `holding`: a command is being carried out; the loop waits for it, `parked` between two slices.
-const state = { training: null, data: null, classifier: null, running: false, backend: null, holding: false, looping: false, parked: false };
+// `trainingId`: which training this is, kept with its saves: a save made because the tab was
+// hidden replaces only a save of this same training, never another of the same data set and model.
+const state = { training: null, data: null, classifier: null, running: false, backend: null, holding: false, looping: false, parked: false,
+  trainingId: null };
 const pause = (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 
@@ -106,6 +109,7 @@ async function start({ options, backend, restoreKey, data }) {
   state.classifier?.dispose();
   state.classifier = await loadClassifier(trainingOptions.dataset);
   state.training = record ? await restore(record, state.data) : new Training(trainingOptions, state.data);
+  state.trainingId = record ? trainingIdOf(record) : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
   post({ type: "ready", ...backendInfo(), options: state.training.options, counts: state.training.counts,
     curves: state.training.curves, labelNames: state.data.labelNames, imageShape: state.data.imageShape, restored: Boolean(record),
     balance: describeBalance(state.data), judged: Boolean(state.classifier) });
@@ -255,7 +259,16 @@ const COMMANDS = {
     if (wasRunning) COMMANDS.resume();
   },
   save: async ({ reason }) => {
-    const record = await snapshot(state.training, { withData: ownImages(state.training.options.dataset) });
+    const key = trainingKey(state.training.options);
+    if (reason === "hidden") {
+      const kept = await saved.get(key);
+      if (kept && trainingIdOf(kept) !== state.trainingId) {
+        post({ type: "notice", message: `Not saved when the tab was hidden: this browser keeps another saved training of ${key}, ` +
+          "which only Save replaces." });
+        return;
+      }
+    }
+    const record = { ...(await snapshot(state.training, { withData: ownImages(state.training.options.dataset) })), trainingId: state.trainingId };
     await saved.put(record);
     post({ type: "saved", key: record.key, savedAt: record.savedAt, counts: record.counts, reason });
   },
@@ -265,6 +278,11 @@ const COMMANDS = {
   download,
   memory: async () => post({ type: "memory", tensors: tf.memory().numTensors }),
 };
+
+// Saves from before trainingId are known by their time.
+function trainingIdOf(record) {
+  return record.trainingId ?? record.savedAt;
+}
 
 function fail(error) {
   state.running = false;
