@@ -12,7 +12,8 @@ Time to quality (--accuracy): each model:backend trains on the page for --second
 Start, --runs times; prints one JSON line per label accuracy the page reports (seconds since
 Start, G steps, accuracy) and one summary line per run, and writes them all to
 OUT/web_time_to_quality-<dataset>-<backends>[-background].json with a picture (.png) beside it: the
-page's runs against the CLI's curve (--cli-curve, the JSON bench.time_to_quality writes).
+page's runs against the CLI's curve (--cli-curve, the JSON bench.time_to_quality writes); and each
+run's fixed-noise grid at the end (...-grid-<model>-<backend>-<run>.png) and the whole page.
 
     python -m bench.web_train --accuracy cgan:wasm,cdcgan-small:wasm --seconds 300 --runs 3 [--dataset fashion_mnist]
 
@@ -113,8 +114,9 @@ def summarise(run, points, now, seconds, page_state):
     return {"summary": summary, "points": points}
 
 
-def foreground_run(chromium, url, run, seconds, options):
-    """Label accuracies as the page reports them, with the seconds since Start at which they came."""
+def foreground_run(chromium, url, run, seconds, options, grid_path):
+    """Label accuracies as the page reports them, with the seconds since Start at which they came;
+    the page's fixed-noise grid at the end, as a picture, to `grid_path`."""
     page = chromium.new_page()
     clicked = time.time()
     start_page(page, url, run["model"], run["backend"], run["dataset"], **options)
@@ -126,6 +128,8 @@ def foreground_run(chromium, url, run, seconds, options):
             raise RuntimeError(now["error"])
         points += printed_points(page, run, len(points))
     result = summarise(run, points, now, seconds, page.evaluate(PAGE_STATE))
+    page.locator("#grid").screenshot(path=str(grid_path))
+    page.screenshot(path=str(grid_path.with_name(grid_path.name.replace("-grid-", "-page-"))), full_page=True)
     page.close()
     return result
 
@@ -172,7 +176,7 @@ def training_tab(devtools):
         yield next((page for page in pages if "train.html" in page.url), pages[0])
 
 
-def background_run(url, run, seconds, options):
+def background_run(url, run, seconds, options, grid_path):
     """As foreground_run, with the tab behind another one from Start to the end."""
     with devtools_chromium() as devtools:
         with training_tab(devtools) as page:
@@ -187,6 +191,8 @@ def background_run(url, run, seconds, options):
             now = status(page)
             if now["error"]:
                 raise RuntimeError(now["error"])
+            page.wait_for_function("window.ganvasTrain.gridDraws > 0")  # drawn again once the tab shows
+            page.locator("#grid").screenshot(path=str(grid_path))
             return summarise(run, printed_points(page, run, 0), now, seconds, page.evaluate(PAGE_STATE))
 
 
@@ -225,19 +231,21 @@ def kind_of(summary):
 
 def time_to_quality(runs, seconds, times, dataset, background, options, out, cli_curve):
     report = {"dataset": dataset, "seconds": seconds, "cpu": cpu_name(), "cores": os.cpu_count(), "options": options, "runs": []}
+    out.mkdir(parents=True, exist_ok=True)
+    # One file per data set, backends and tab: web_time_to_quality-mnist-wasm-background.json, and
+    # each run's last grid beside it.
+    name = "-".join([f"web_time_to_quality-{dataset}", *dict.fromkeys(backend for _, backend in runs)]
+                    + (["background"] if background else []) + ([f"decay{options['average_decay']}"] if options["average_decay"] is not None else []))
     with serve(ROOT) as url:
         for model, backend in runs:
             for attempt in range(times):
                 run = {"model": model, "backend": backend, "dataset": dataset, "background": background, "attempt": attempt}
+                grid_path = out / f"{name}-grid-{model}-{backend}-{attempt + 1}.png"
                 if background:
-                    report["runs"].append(background_run(url, run, seconds, options))
+                    report["runs"].append(background_run(url, run, seconds, options, grid_path))
                 else:
                     with browser() as chromium:
-                        report["runs"].append(foreground_run(chromium, url, run, seconds, options))
-    out.mkdir(parents=True, exist_ok=True)
-    # One file per data set, backends and tab: web_time_to_quality-mnist-wasm-background.json.
-    name = "-".join([f"web_time_to_quality-{dataset}", *dict.fromkeys(backend for _, backend in runs)]
-                    + (["background"] if background else []) + ([f"decay{options['average_decay']}"] if options["average_decay"] is not None else []))
+                        report["runs"].append(foreground_run(chromium, url, run, seconds, options, grid_path))
     json_path, png_path = out / f"{name}.json", out / f"{name}.png"
     json_path.write_text(json.dumps(report, indent=2))
     cli_report = json.loads(cli_curve.read_text()) if cli_curve and cli_curve.exists() else None
