@@ -198,18 +198,19 @@ LOAD = """async () => {
   window.lab = { ...networks, ...training };
 }"""
 
+STEP_LEARNING_RATE = 2e-4
+
 # One iteration (a D step and a G step) of the page's Training on `backend`, from `initial`
 # weights where given; its losses, and the weights before and after. Seed 1: the page's seed 0
 # draws its first D noise from seed 0, which TF.js takes as "no seed".
-STEP = """async ({ model, shape, classes, count, backend, initial }) => {
-  const { Training, family } = window.lab;
+STEP = """async ({ model, shape, classes, count, backend, initial, learningRate }) => {
+  const { Training } = window.lab;
   if (!(await tf.setBackend(backend))) throw new Error(`no ${backend} backend`);
   const size = shape.reduce((a, b) => a * b);
   const dataset = { name: "lab", images: Uint8Array.from({ length: count * size }, (_, i) => (i * 37 + (i >> 5)) % 256),
     labels: Uint8Array.from({ length: count }, (_, i) => i % classes), count, imageShape: shape,
     labelNames: Array.from({ length: classes }, (_, label) => String(label)) };
-  const training = new Training({ model, dataset: "lab", seed: 1, batchSize: count, learningRate: family(model).defaults.learningRate,
-    dSteps: 1, gSteps: 1 }, dataset);
+  const training = new Training({ model, dataset: "lab", seed: 1, batchSize: count, learningRate, dSteps: 1, gSteps: 1 }, dataset);
   const generatorWeights = training.generator.getWeights().length;
   const weights = () => [...training.generator.getWeights(), ...training.discriminator.variables];
   if (initial) {
@@ -238,14 +239,17 @@ def test_the_default_model_trains_on_webgpu_as_on_the_cpu_backend(webgpu_chromiu
     for script in ("tf.min.js", "tf-backend-wasm.min.js", "tf-backend-webgpu.min.js"):
         page.add_script_tag(url=f"{site}/vendor/{script}")
     page.evaluate(LOAD)
-    arguments = dict(model=model, shape=shape, classes=classes, count=8)
+    # Adam's first step moves a weight by about lr whatever its gradient's size, so at the recipe's
+    # 1.6e-3 a near-zero gradient rounded to the other sign on WebGPU ends 3.2e-3 away (measured);
+    # tests/test_page_parity.py compares its step at 2e-4 for the same reason.
+    arguments = dict(model=model, shape=shape, classes=classes, count=8, learningRate=STEP_LEARNING_RATE)
     reference = page.evaluate(STEP, dict(arguments, backend="cpu", initial=None))
     started = time.time()
     webgpu = page.evaluate(STEP, dict(arguments, backend="webgpu", initial=reference["before"]))
     print(f"{model}: one iteration on SwiftShader's WebGPU, compiling its shaders, {time.time() - started:.1f} s")
     for name in ("dLoss", "dReal", "dFake", "gLoss"):
         assert abs(webgpu["stats"][name] - reference["stats"][name]) < 1e-5, name
-    # The weights move by about the learning rate (2e-4 to 1e-3); WebGPU's step agrees to float32 rounding.
+    # The weights move by about the learning rate; WebGPU's step agrees to float32 rounding.
     moved = max(np.abs(np.subtract(after, start)).max() for (after, _), (start, _) in zip(reference["after"], reference["before"]))
     assert moved > 1e-4
     for index, ((expected, _), (values, _)) in enumerate(zip(reference["after"], webgpu["after"])):
