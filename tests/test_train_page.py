@@ -519,8 +519,9 @@ def test_saving_a_fresh_training_replaces_a_damaged_save(saved_page):
     assert not page.problems
 
 
-def test_switching_the_backend_keeps_the_training(chromium, site):
-    page = open_training(chromium, site, "?model=cgan&backend=wasm")
+@pytest.mark.parametrize("model", ["cgan", "cdcgan-small"])
+def test_switching_the_backend_keeps_the_training(chromium, site, model):
+    page = open_training(chromium, site, f"?model={model}&backend=wasm")
     start(page, batch_size=16)
     train_until(page, 10)
     pause(page)
