@@ -91,7 +91,7 @@ PAGE_STATE = ("JSON.parse(JSON.stringify({accuracy: window.ganvasTrain.accuracy,
 def printed_points(page, run, seen):
     """The page's label accuracies after the first `seen`, printed as JSON lines as they come."""
     points = []
-    for point in page.evaluate(PAGE_STATE)["accuracy"][seen:]:
+    for point in page.evaluate(f"JSON.parse(JSON.stringify(window.ganvasTrain.accuracy.slice({seen})))"):
         points.append({**run, "seconds": round(point["seconds"], 1), "step": point["step"], "accuracy": round(point["value"], 4)})
         print(json.dumps(points[-1]), flush=True)
     return points
@@ -108,7 +108,7 @@ def summarise(run, points, now, seconds, page_state):
         summary[f"seconds_to_{int(target * 100)}"] = next((point["seconds"] for point in points if point["accuracy"] >= target), None)
         # From when on it stayed there: an early verdict can pass by chance and fall back.
         below = [index for index, point in enumerate(points) if point["accuracy"] < target]
-        held = (below[-1] + 1 if below else 0)
+        held = below[-1] + 1 if below else 0
         summary[f"held_{int(target * 100)}_from"] = points[held]["seconds"] if held < len(points) else None
     print(json.dumps({"summary": summary}), flush=True)
     return {"summary": summary, "points": points}

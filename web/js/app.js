@@ -6,7 +6,7 @@ import { PageError, isColorizer, loadGraphModel, loadIndex, loadManifest, switch
 import { readBundle } from "./bundle.js";
 import { classify, generate, labelRows, latentNoise } from "./sampling.js";
 import { drawGrid } from "./draw.js";
-import { showWebgpu, startTensorFlowWebgpu, webgpuFallbackNotice, webgpuProblem } from "./webgpu.js";
+import { askedBackend, showWebgpu, startTensorFlowWebgpu, webgpuProblem } from "./webgpu.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_SAMPLES = 200;
@@ -254,12 +254,7 @@ async function start() {
   }
   // A backend this browser cannot start, or a label the model does not have, should not leave the
   // page without samples: it draws with a fallback and then says what it could not do.
-  // A URL asking for WebGPU where it cannot run draws on WASM, with a notice.
-  let wanted = params.get("backend") ?? "wasm";
-  if (wanted === "webgpu" && state.webgpuProblem) {
-    showNotice(webgpuFallbackNotice(state.webgpuProblem, "WASM"));
-    wanted = "wasm";
-  }
+  const wanted = askedBackend(params, state.webgpuProblem, showNotice);
   let backendProblem = null;
   for (const backend of new Set([wanted, "wasm", "cpu"])) {
     try {

@@ -59,6 +59,20 @@ export function showWebgpu(menu, problem) {
   option.title = problem === null ? "" : `WebGPU: ${problem}; the other backends work as before`;
 }
 
+/**
+ * The backend a page's URL asks for (WASM by default); WASM, with `notice` told why, where it asks
+ * for WebGPU that cannot run.
+ * @param {URLSearchParams} params
+ * @param {?string} problem webgpuProblem's answer
+ * @param {(message: string) => void} notice
+ */
+export function askedBackend(params, problem, notice) {
+  const asked = params.get("backend") ?? "wasm";
+  if (asked !== "webgpu" || !problem) return asked;
+  notice(webgpuFallbackNotice(problem, "WASM"));
+  return "wasm";
+}
+
 /** The one-line notice for a URL that asked for WebGPU where it cannot run. */
 export function webgpuFallbackNotice(problem, fallback) {
   return `WebGPU was asked for but cannot run here (${problem}): using ${fallback} instead.`;

@@ -6,7 +6,7 @@ import { PageError, isColorizer, loadGraphModel, loadIndex, loadManifest, switch
 import { MAX_PIXELS, MIN_SIDE, PhotoError, emojiPhoto, readPhoto } from "./photo.js";
 import { greyOf } from "./colour.js";
 import { colorize } from "./colorize.js";
-import { showWebgpu, startTensorFlowWebgpu, webgpuFallbackNotice, webgpuProblem } from "../webgpu.js";
+import { askedBackend, showWebgpu, startTensorFlowWebgpu, webgpuProblem } from "../webgpu.js";
 
 const $ = (id) => document.getElementById(id);
 const HOW_TO = "no colorizer is exported: train one with `ganvas train --dataset emoji --model colorize " +
@@ -148,12 +148,7 @@ async function start() {
     throw new PageError(`"${name}" in the URL is not an exported colorizer${sampler}; choose one of: ` +
       colorizers.map((model) => model.name).join(", "));
   }
-  // A URL asking for WebGPU where it cannot run uses WASM, with a notice.
-  let wanted = params.get("backend") ?? "wasm";
-  if (wanted === "webgpu" && state.webgpuProblem) {
-    showNotice(webgpuFallbackNotice(state.webgpuProblem, "WASM"));
-    wanted = "wasm";
-  }
+  const wanted = askedBackend(params, state.webgpuProblem, showNotice);
   let problem = null; // a backend this browser lacks falls back to WASM, then CPU, and says so
   for (const backend of new Set([wanted, "wasm", "cpu"])) {
     try {

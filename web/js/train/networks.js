@@ -58,20 +58,14 @@ const cgan = {
 // convolutions far slower), a projection discriminator with an auxiliary class head, the hinge
 // loss. Half cdcgan's widths and no batch normalisation, so that a step costs as few kernels as it
 // can on a software WebGL.
-// A moving average of G's weights (0.99) by default, as the CLI's family: at the old Adam 2e-4 it
-// did not raise the page's label accuracy on MNIST within 300 s on WASM (the same 78-79 % peak,
-// then 62-66 %; docs/browser-training.md), but with the recipe below it gave 98-100 % from 400 G
-// steps on three seeds in the CLI twin against 96-99 % without.
 const GENERATOR_CHANNELS = [32, 16];
 const DISCRIMINATOR_CHANNELS = [16, 32];
 const cdcganSmall = {
   description: "small conditional conv GAN after cdcgan (upsample + convolve, projection discriminator)",
   // On WASM through wasm-conv-grads.js: TF.js 4.22's WASM backend has no Conv2DBackpropFilter.
   backends: ["wasm", "webgl", "cpu", "webgpu"],
-  // Adam 1.6e-3 without momentum, 16 noise dimensions and the average, as the CLI's main MNIST
-  // recipe (without its LeNet features): chosen with the CLI twin (docs/browser-training.md,
-  // "Choosing the page's conv recipe with its CLI twin"), 98-100 % label accuracy from 400 G steps
-  // to 1,400 on three seeds, where 2e-4, beta1 0.5 and 64 dimensions stayed at 77-83 %.
+  // The CLI's main MNIST recipe without its LeNet features (Adam 1.6e-3 without momentum, 16 noise
+  // dimensions, G's weights averaged), chosen with the CLI twin: docs/browser-training.md.
   defaults: { batchSize: 64, learningRate: 1.6e-3, beta1: 0, latentDim: 16, dSteps: 1, gSteps: 1, loss: "hinge", classLossWeight: 1, averageDecay: 0.99 },
 
   buildGenerator(latentDim, imageShape, classes) {
@@ -126,9 +120,8 @@ const cdcganSmall = {
   },
 };
 
-// The first is the page's default: the conv model, which on WASM reaches 95 % label accuracy on
-// MNIST in about 85 s and 99 % by 300 s on two cores, where the MLP stays under 80 %
-// (docs/browser-training.md).
+// The first is the page's default: the conv model, the one that reaches the CLI's quality within
+// minutes on a CPU (docs/browser-training.md).
 export const FAMILIES = { "cdcgan-small": cdcganSmall, cgan };
 
 export function family(name) {
