@@ -198,11 +198,16 @@ LOAD = """async () => {
   window.lab = { ...networks, ...training };
 }"""
 
-STEP_LEARNING_RATE = 2e-4
+# Plain gradient descent at this rate in place of the page's Adam, so that the weights move by
+# lr times their gradients and the two backends' gradients can be compared. Adam's first step moves
+# each weight by about lr whatever its gradient's size, so a near-zero gradient summed in another
+# order on another machine's SwiftShader can round to the other sign and land 2 lr away (CI: 3.4e-4
+# at lr 2e-4); that says nothing about the backend.
+STEP_LEARNING_RATE = 1e-2
 
 # One iteration (a D step and a G step) of the page's Training on `backend`, from `initial`
-# weights where given; its losses, and the weights before and after. Seed 1: the page's seed 0
-# draws its first D noise from seed 0, which TF.js takes as "no seed".
+# weights where given, with SGD at `learningRate`; its losses, and the weights before and after.
+# Seed 1: the page's seed 0 draws its first D noise from seed 0, which TF.js takes as "no seed".
 STEP = """async ({ model, shape, classes, count, backend, initial, learningRate }) => {
   const { Training } = window.lab;
   if (!(await tf.setBackend(backend))) throw new Error(`no ${backend} backend`);
@@ -211,6 +216,8 @@ STEP = """async ({ model, shape, classes, count, backend, initial, learningRate 
     labels: Uint8Array.from({ length: count }, (_, i) => i % classes), count, imageShape: shape,
     labelNames: Array.from({ length: classes }, (_, label) => String(label)) };
   const training = new Training({ model, dataset: "lab", seed: 1, batchSize: count, learningRate, dSteps: 1, gSteps: 1 }, dataset);
+  training.dOptimizer = tf.train.sgd(learningRate);
+  training.gOptimizer = tf.train.sgd(learningRate);
   const generatorWeights = training.generator.getWeights().length;
   const weights = () => [...training.generator.getWeights(), ...training.discriminator.variables];
   if (initial) {
@@ -239,9 +246,6 @@ def test_the_default_model_trains_on_webgpu_as_on_the_cpu_backend(webgpu_chromiu
     for script in ("tf.min.js", "tf-backend-wasm.min.js", "tf-backend-webgpu.min.js"):
         page.add_script_tag(url=f"{site}/vendor/{script}")
     page.evaluate(LOAD)
-    # Adam's first step moves a weight by about lr whatever its gradient's size, so at the recipe's
-    # 1.6e-3 a near-zero gradient rounded to the other sign on WebGPU ends 3.2e-3 away (measured);
-    # tests/test_page_parity.py compares its step at 2e-4 for the same reason.
     arguments = dict(model=model, shape=shape, classes=classes, count=8, learningRate=STEP_LEARNING_RATE)
     reference = page.evaluate(STEP, dict(arguments, backend="cpu", initial=None))
     started = time.time()
@@ -249,11 +253,18 @@ def test_the_default_model_trains_on_webgpu_as_on_the_cpu_backend(webgpu_chromiu
     print(f"{model}: one iteration on SwiftShader's WebGPU, compiling its shaders, {time.time() - started:.1f} s")
     for name in ("dLoss", "dReal", "dFake", "gLoss"):
         assert abs(webgpu["stats"][name] - reference["stats"][name]) < 1e-5, name
-    # The weights move by about the learning rate; WebGPU's step agrees to float32 rounding.
-    moved = max(np.abs(np.subtract(after, start)).max() for (after, _), (start, _) in zip(reference["after"], reference["before"]))
-    assert moved > 1e-4
-    for index, ((expected, _), (values, _)) in enumerate(zip(reference["after"], webgpu["after"])):
-        assert np.abs(np.subtract(values, expected, dtype=np.float32)).max() < 1e-5, f"{model} weight {index}"
+    # Each weight moved by lr times its gradient: the gradients, read back from the steps, agree to
+    # the 1e-4 the issue asked of the page's own convolution gradients (float32 sums in other orders).
+    def gradients(run):
+        return [(np.subtract(start, after, dtype=np.float32) / STEP_LEARNING_RATE).reshape(shape)
+                for (after, shape), (start, _) in zip(run["after"], run["before"])]
+    expected, computed = gradients(reference), gradients(webgpu)
+    assert max(np.abs(gradient).max() for gradient in expected) > 1e-2  # every network learnt something
+    largest = max(np.abs(got - want).max() for want, got in zip(expected, computed))
+    print(f"{model}: gradients on WebGPU against the CPU backend's: {largest:.1e} at most")
+    for index, (want, got) in enumerate(zip(expected, computed)):
+        difference = np.abs(got - want).max()
+        assert difference < 1e-4, f"{model} weight {index}'s gradient differs by {difference:.1e}"
     page.close()
 
 
