@@ -14,11 +14,14 @@ staging folder and swapped in at the end, so a failed export leaves the earlier 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import io
 import json
+import os
+import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -26,6 +29,7 @@ import keras
 import numpy as np
 
 from export.model_index import recover, retired_folder, staging_prefix, update_index
+from trainer import native_start_up_noise_filtered
 from trainer.classifier import Classifier
 from trainer.data import short_name
 from trainer.judges import DEFAULT_ARCH
@@ -55,14 +59,8 @@ def convert(model, destination: Path, quantize: str, plain_upsampling: bool = Fa
     with tempfile.TemporaryDirectory() as scratch:
         saved_model = Path(scratch) / "saved_model"
         (with_plain_upsampling(model) if plain_upsampling else model).export(str(saved_model), verbose=False)
-        command = ["tensorflowjs_converter", "--input_format=tf_saved_model",
-                   "--output_format=tfjs_graph_model", *QUANTIZATION_FLAGS[quantize],
-                   str(saved_model), str(destination)]
-        converter = Path(sys.executable).with_name("tensorflowjs_converter")
-        command[0] = str(converter) if converter.exists() else command[0]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode:
-            raise ExportError(f"tensorflowjs_converter failed:\n{result.stderr[-2000:]}")
+        run_converter(["--input_format=tf_saved_model", "--output_format=tfjs_graph_model",
+                       *QUANTIZATION_FLAGS[quantize], str(saved_model), str(destination)])
     model_path = destination / "model.json"
     artifacts = json.loads(model_path.read_text())
     einsums = [node["name"] for node in artifacts["modelTopology"]["node"] if node["op"] == "Einsum"]
@@ -209,6 +207,26 @@ def check_classifier(classifier: Classifier, model_dir: Path) -> float:
     if difference > FLOAT32_TOLERANCE:
         raise ExportError(f"the converted classifier differs from Keras by {difference:.2e}")
     return difference
+
+
+def run_converter(arguments: list[str]) -> None:
+    """`tensorflowjs_converter ARGUMENTS`, run in this process: TensorFlow is loaded here already,
+    and the command spent some 5 s of each conversion loading it again. What the converter prints
+    is shown only if it fails."""
+    # TensorFlow Decision Forests, which the converter imports, greets on import, through IPython
+    # where standard output is not the terminal (as while held back here).
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+    printed = io.StringIO()
+    try:
+        # Its C++ writes notes past TF_CPP_MIN_LOG_LEVEL ("Starting new session"): every line held back.
+        with (native_start_up_noise_filtered(noise=re.compile("")), contextlib.redirect_stdout(printed),
+              contextlib.redirect_stderr(printed)):
+            from tensorflowjs.converters import converter
+
+            converter.convert(arguments)
+    except Exception as error:  # the converter raises many kinds; each is a failed export
+        raise ExportError(f"tensorflowjs_converter failed: {type(error).__name__}: {error}\n"
+                          f"{printed.getvalue()[-2000:]}") from None
 
 
 def export_run(run_dir, name: str, web_dir: Path, epoch: int | None = None, quantize: str = "uint8",

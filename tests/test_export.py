@@ -166,3 +166,19 @@ def test_the_model_list_skips_what_the_page_cannot_load(tmp_path):
 def test_a_folder_data_set_is_published_by_its_name_not_its_path():
     assert data.short_name("folder:/home/someone/photos/flowers/") == "folder:flowers"
     assert data.short_name("fashion_mnist") == "fashion_mnist"
+
+
+def test_a_conversion_that_fails_says_why_and_prints_nothing_else(tmp_path, capfd):
+    # The converter runs in this process (export/tfjs.py run_converter): its failure is an
+    # ExportError that names the cause, and a conversion prints nothing of its own.
+    with pytest.raises(tfjs.ExportError, match="SavedModel file does not exist"):
+        tfjs.run_converter(["--input_format=tf_saved_model", "--output_format=tfjs_graph_model",
+                            str(tmp_path / "missing"), str(tmp_path / "out")])
+    import keras
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    capfd.readouterr()
+    tfjs.convert(model, tmp_path / "converted", "uint8")
+    assert (tmp_path / "converted" / "model.json").exists()
+    assert capfd.readouterr() == ("", "")

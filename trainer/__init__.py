@@ -40,9 +40,9 @@ NATIVE_START_UP_NOISE = re.compile("|".join((
 
 
 @contextlib.contextmanager
-def native_start_up_noise_filtered():
+def native_start_up_noise_filtered(noise: re.Pattern = NATIVE_START_UP_NOISE):
     """Hold back what the process writes to its standard error (file descriptor 2, where C++
-    writes too) while the block runs, then pass on every line but NATIVE_START_UP_NOISE's."""
+    writes too) while the block runs, then pass on every line but `noise`'s."""
     sys.stderr.flush()
     try:
         saved = os.dup(2)
@@ -59,7 +59,7 @@ def native_start_up_noise_filtered():
             os.close(saved)
             held.seek(0)
             for line in held.read().decode(errors="replace").splitlines(keepends=True):
-                if not NATIVE_START_UP_NOISE.search(line):
+                if not noise.search(line):
                     sys.stderr.write(line)
             sys.stderr.flush()
 
