@@ -41,9 +41,13 @@ def write_dataset(dataset: str, destination: Path) -> dict:
 
 
 def files_match(folder: Path, manifest: dict) -> bool:
+    """Whether every file is there with the size and SHA-256 its manifest gives (a fraction of a
+    second for MNIST's 47 MB): a file changed in place is written again, not served to the page."""
     try:
         return manifest.get("version") == VERSION and all(
-            (folder / name).stat().st_size == facts["bytes"] for name, facts in manifest["files"].items())
+            (folder / name).stat().st_size == facts["bytes"]
+            and hashlib.sha256((folder / name).read_bytes()).hexdigest() == facts["sha256"]
+            for name, facts in manifest["files"].items())
     except (OSError, KeyError, TypeError, AttributeError):
         return False
 
