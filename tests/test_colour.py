@@ -82,33 +82,35 @@ def test_natural_frequencies_when_asked_and_for_a_balanced_set(tmp_path):
     assert json.loads((even / "config.json").read_text())["balance_classes"] is False
 
 
-def test_eval_of_the_colour_run_reports_the_judge_s_own_accuracy_and_export_ships_it(colour_run, tmp_path):
+@pytest.fixture(scope="module")
+def colour_site(colour_run, tmp_path_factory):
+    """A copy of web/ with the colour run exported into it (uint8 weights, with its judge): one
+    export for the tests that check what it ships and how the page draws it."""
+    import shutil
+
+    from export.__main__ import main as export
+
+    site = tmp_path_factory.mktemp("colour-site") / "web"
+    shutil.copytree(ROOT / "web", site, ignore=shutil.ignore_patterns("node_modules", "models", "data"))
+    assert export(["--run", str(colour_run["run"]), "--name", "shapes", "--quantize", "uint8", "--web-dir", str(site),
+                   "--classifiers-dir", str(colour_run["classifiers"])]) == 0
+    return site
+
+
+def test_eval_of_the_colour_run_reports_the_judge_s_own_accuracy_and_export_ships_it(colour_run, colour_site):
     result = run_cli("eval", "--run", colour_run["run"], "--classifiers-dir", colour_run["classifiers"], "--n", "300")
     assert result.returncode == 0, result.stdout + result.stderr
     metrics = json.loads((colour_run["run"] / "metrics.json").read_text())
     assert set(metrics["per_class_accuracy"]) == set(PER_CLASS)
     assert 0 <= metrics["real_balanced_accuracy"] <= 1 and metrics["frechet_distance_floor"] > 0
     assert "the classifier's own accuracy on real test images" in result.stdout
-    from export.__main__ import main as export
-
-    web = tmp_path / "web"
-    assert export(["--run", str(colour_run["run"]), "--name", "shapes", "--quantize", "uint8", "--web-dir", str(web),
-                   "--classifiers-dir", str(colour_run["classifiers"])]) == 0
-    manifest = json.loads((web / "models" / "shapes" / "manifest.json").read_text())
+    manifest = json.loads((colour_site / "models" / "shapes" / "manifest.json").read_text())
     assert manifest["label_names"] == list(PER_CLASS) and manifest["image_shape"] == [32, 32, 3]
-    assert (web / "models" / "shapes" / "classifier" / "model.json").exists()
+    assert (colour_site / "models" / "shapes" / "classifier" / "model.json").exists()
 
 
-def test_the_page_draws_the_colour_run_with_its_label_names(colour_run, tmp_path):
-    import shutil
-
-    from export.__main__ import main as export
-
-    site = tmp_path / "web"
-    shutil.copytree(ROOT / "web", site, ignore=shutil.ignore_patterns("node_modules", "models", "data"))
-    assert export(["--run", str(colour_run["run"]), "--name", "shapes", "--web-dir", str(site),
-                   "--classifiers-dir", str(colour_run["classifiers"])]) == 0
-    with browser() as chromium, serve(site) as url:
+def test_the_page_draws_the_colour_run_with_its_label_names(colour_site):
+    with browser() as chromium, serve(colour_site) as url:
         page = chromium.new_page()
         page.goto(f"{url}/?model=shapes&label=2")
         page.wait_for_function("window.ganvas && window.ganvas.started && !window.ganvas.busy", timeout=60000)

@@ -389,20 +389,23 @@ def test_mixed_precision_trains_and_samples_in_float32(runs_dir, tmp_path, model
     assert np.load(tmp_path / "x.npy").dtype == np.float32
 
 
-@pytest.mark.parametrize("module, setting, expected", [
-    ("trainer.train", None, "True"), ("export.tfjs", None, "True"), ("bench.train", None, "True"),
-    ("trainer.train", "0", "False"),  # the user's own choice wins
-])
-def test_tensorflow_starts_with_its_onednn_kernels_unless_the_user_turned_them_off(module, setting, expected):
+def test_tensorflow_starts_with_its_onednn_kernels_unless_the_user_turned_them_off():
     # TensorFlow turns them on by itself only on some CPUs; trainer/__init__.py asks for them
-    # everywhere, which works only if every entry point imports it before TensorFlow.
-    environment = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
-    if setting is not None:
-        environment["TF_ENABLE_ONEDNN_OPTS"] = setting
-    check = f"import {module}; from tensorflow.python.util import _pywrap_util_port as port; print(port.IsMklEnabled())"
-    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=120)
-    assert result.stdout.strip() == expected, (module, result.stderr[-2000:])
+    # everywhere, which works only if every entry point imports it before TensorFlow. A fresh
+    # process each, all four at once: each spends its time importing TensorFlow.
+    cases = [("trainer.train", None, "True"), ("export.tfjs", None, "True"), ("bench.train", None, "True"),
+             ("trainer.train", "0", "False")]  # the user's own choice wins
+    processes = []
+    for module, setting, _ in cases:
+        environment = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
+        if setting is not None:
+            environment["TF_ENABLE_ONEDNN_OPTS"] = setting
+        check = f"import {module}; from tensorflow.python.util import _pywrap_util_port as port; print(port.IsMklEnabled())"
+        processes.append(subprocess.Popen([sys.executable, "-c", check], cwd=ROOT, env=environment,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for (module, setting, expected), process in zip(cases, processes):
+        stdout, stderr = process.communicate(timeout=180)
+        assert stdout.strip() == expected, (module, setting, stderr[-2000:])
 
 
 def test_a_command_starts_without_tensorflows_native_start_up_lines(runs_dir):
