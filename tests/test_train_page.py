@@ -153,6 +153,11 @@ def test_views_update_every_second_and_the_tensor_count_stays_flat(chromium, sit
     assert read(page, "window.ganvasTrain.viewUpdates").__len__() > 10
     updates = np.diff(read(page, "window.ganvasTrain.viewUpdates"))
     assert updates.max() < 1000, f"the views waited {updates.max():.0f} ms between two updates"
+    # The classifier's verdicts came along, at least 4 s apart, the first after the first steps.
+    verdicts = read(page, "window.ganvasTrain.accuracy")
+    assert len(verdicts) >= 2 and all(0 <= verdict["value"] <= 1 and verdict["step"] > 0 for verdict in verdicts)
+    assert np.diff([verdict["seconds"] for verdict in verdicts]).min() > 3.5
+    assert page.is_visible("#accuracy-view")
     # The count after the pause's last report: what a leak of one tensor a step would show as a thousand more.
     page.evaluate("window.ganvasTrain.tensors = null")
     page.click("#d-step")

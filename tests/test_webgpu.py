@@ -268,8 +268,7 @@ def test_the_default_model_trains_on_webgpu_as_on_the_cpu_backend(webgpu_chromiu
     page.close()
 
 
-# About 75 s: the page's first label-accuracy verdict (500 samples through the classifier) takes
-# some 50 s on SwiftShader.
+# About 20 s, most of it cgan's first steps compiling their shaders.
 @pytest.mark.slow
 def test_the_training_page_trains_on_webgpu_and_switches_to_wasm(webgpu_chromium, site, tmp_path):
     require(has_adapter(webgpu_chromium, site), "chromium --enable-unsafe-webgpu grants no WebGPU adapter here")
@@ -278,13 +277,15 @@ def test_the_training_page_trains_on_webgpu_and_switches_to_wasm(webgpu_chromium
     assert page.input_value("#backend") == "webgpu" and page.inner_text("#notice") == ""
     page.fill("#batch-size", "16")
     page.click("#start")
-    page.wait_for_function("window.ganvasTrain.counts.g >= 3 || window.ganvasTrain.error", timeout=240000)
+    # Paused at the first count the page shows: before its first label verdict, which takes some
+    # 50 s on SwiftShader (the sampler's test above runs the classifier on WebGPU).
+    page.wait_for_function("window.ganvasTrain.counts.g >= 1 || window.ganvasTrain.error", timeout=240000)
     assert page.evaluate("window.ganvasTrain.error") is None and page.evaluate("window.ganvasTrain.backend") == "webgpu"
     assert "Training on WebGPU:" in page.inner_text("#status")
     page.click("#pause")
     page.wait_for_function("!window.ganvasTrain.running && window.ganvasTrain.lastCommand === 'pause'", timeout=120000)
     generator = json.loads(download(page, "#download", tmp_path).read_text())
-    assert generator["manifest"]["steps"]["g"] >= 3 and generator["generator"]["weightSpecs"]
+    assert generator["manifest"]["steps"]["g"] >= 1 and generator["generator"]["weightSpecs"]
     counts, draws = page.evaluate("window.ganvasTrain.counts"), page.evaluate("window.ganvasTrain.gridDraws")
     before = np.array(page.evaluate("Array.from(window.ganvasTrain.lastGrid)"), np.float32)
     page.select_option("#backend", "wasm")

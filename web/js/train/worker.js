@@ -177,7 +177,10 @@ async function maybeShow(name, view, clock) {
 }
 
 async function loop() {
-  const clock = { report: 0, grid: performance.now() + VIEWS.grid, accuracy: performance.now() + VIEWS.accuracy };
+  // The first verdict comes VIEWS.accuracy after the first steps are reported, not after Start:
+  // a backend's first step compiles its kernels (tens of seconds on a software GPU), and a verdict
+  // right behind it would hold the first counts back as long again.
+  const clock = { report: 0, grid: performance.now() + VIEWS.grid, accuracy: Infinity };
   Object.assign(meter, { started: performance.now(), iterations: 0, images: 0 });
   let perSlice = 1;
   state.looping = true;
@@ -191,16 +194,25 @@ async function loop() {
     if (now - clock.report >= REPORT_MS) {
       await report();
       clock.report = performance.now();
+      if (clock.accuracy === Infinity) clock.accuracy = clock.report + VIEWS.accuracy;
       perSlice = Math.max(1, Math.min(100, Math.round(perSlice * SLICE_MS / Math.max(1, clock.report - started))));
     }
     await maybeShow("grid", sendGrid, clock);
-    await maybeShow("accuracy", sendAccuracy, clock);
-    state.parked = true; // let pause and the other commands in
-    do await pause(0);
-    while (state.holding);
-    state.parked = false;
+    if (performance.now() >= clock.accuracy) {
+      await letCommandsIn(); // a Pause pressed meanwhile need not wait for the verdict
+      if (state.running) await maybeShow("accuracy", sendAccuracy, clock);
+    }
+    await letCommandsIn();
   }
   state.looping = false;
+}
+
+/** Parks the loop while pause and the other commands queued meanwhile are carried out. */
+async function letCommandsIn() {
+  state.parked = true;
+  do await pause(0);
+  while (state.holding);
+  state.parked = false;
 }
 
 async function download() {
