@@ -99,7 +99,10 @@ def test_the_average_follows_the_weights_by_the_cli_formula_and_keeps_the_tensor
     for start_raw, start_average in zip(decoded(out["startRaw"], shapes), decoded(out["startAverage"], shapes)):
         np.testing.assert_array_equal(start_raw, start_average)
     raw, average = decoded(out["raw"], shapes), decoded(out["average"], shapes)
-    assert all(np.abs(w - a).max() > 1e-5 for w, a in zip(raw, average)), "the average equals the trained weights"
+    # Each kernel lags. (Not each bias: a one-number bias whose steps change sign can come back
+    # to its average by chance, as one did on CI; the formula below checks the biases too.)
+    kernels = [(w, a) for w, a in zip(raw, average) if w.ndim >= 2]
+    assert len(kernels) == 3 and all(np.abs(w - a).max() > 1e-4 for w, a in kernels), "the average equals the trained weights"
     # average = decay * average + (1 - decay) * weights after the G step, the decay ramped as the
     # CLI's TrainingState.update_average ramps it.
     step = out["step"]
