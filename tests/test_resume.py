@@ -161,18 +161,21 @@ def test_ctrl_c_while_the_models_are_built_stops_the_run_rather_than_failing_it(
 def test_kill_9_loses_at_most_the_epoch_in_progress(runs_dir):
     import tensorflow as tf
 
-    # Enough epochs (0.3-0.5 s each on the 2-core CI machine, where a kill lands at most ten in)
-    # that both kills land before the training ends on a machine twice as fast.
-    long = (*SLOW, "--epochs", "40")
+    # Enough epochs (0.5-0.8 s each on a 2-core machine, where a kill lands at most three past the
+    # one waited for) that both kills land before the training ends on a machine four times as fast.
+    long = (*SLOW, "--epochs", "24")
     straight = train(runs_dir, *long, run_name="straight")
     run = RunDirectory(runs_dir / "run")
     rng = np.random.default_rng(0)
     straight_history = RunDirectory(straight).history()
+    epochs_done = 0
     for attempt in range(2):  # kill at a random moment of a fresh run, then of a resumed one
         process = start_training(runs_dir, *long, *(["--resume"] if attempt else []))
-        # Kill once an epoch is on disk, so that every kill has something to lose.
-        wait_for(lambda: run.status().get("state") == "running" and run.status().get("epoch", 0) >= 1)
-        time.sleep(rng.uniform(0.5, 3.0))
+        # Kill once this process has put an epoch on disk, so that every kill has something to lose
+        # (the status the last kill left says "running" too, with the last process's pid).
+        wait_for(lambda: run.status().get("pid") == process.pid and run.status().get("state") == "running"
+                 and run.status().get("epoch", 0) > epochs_done)
+        time.sleep(rng.uniform(0.3, 1.5))  # a few epochs in: anywhere in an epoch
         assert process.poll() is None, process.communicate()
         process.kill()
         process.wait()
