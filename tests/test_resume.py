@@ -162,8 +162,9 @@ def test_kill_9_loses_at_most_the_epoch_in_progress(runs_dir):
     import tensorflow as tf
 
     # Enough epochs (0.5-0.8 s each on a 2-core machine, where a kill lands at most three past the
-    # one waited for) that both kills land before the training ends on a machine four times as fast.
-    long = (*SLOW, "--epochs", "24")
+    # one waited for: here after epochs 3 and 4) that both kills land before the training ends on
+    # a machine twice as fast.
+    long = (*SLOW, "--epochs", "16")
     straight = train(runs_dir, *long, run_name="straight")
     run = RunDirectory(runs_dir / "run")
     rng = np.random.default_rng(0)
