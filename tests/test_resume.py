@@ -174,8 +174,8 @@ def test_kill_9_loses_at_most_the_epoch_in_progress(runs_dir):
         process = start_training(runs_dir, *long, *(["--resume"] if attempt else []))
         # Kill once this process has put an epoch on disk, so that every kill has something to lose
         # (the status the last kill left says "running" too, with the last process's pid).
-        wait_for(lambda: run.status().get("pid") == process.pid and run.status().get("state") == "running"
-                 and run.status().get("epoch", 0) > epochs_done)
+        wait_for(lambda: (status := run.status()).get("pid") == process.pid and status.get("state") == "running"
+                 and status.get("epoch", 0) > epochs_done)
         time.sleep(rng.uniform(0.3, 1.5))  # a few epochs in: anywhere in an epoch
         assert process.poll() is None, process.communicate()
         process.kill()

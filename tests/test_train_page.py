@@ -62,8 +62,10 @@ def start(page, batch_size=None, learning_rate=None):
     assert read(page, "window.ganvasTrain.error") is None
 
 
-def train_until(page, steps, timeout=120):
-    page.wait_for_function(f"window.ganvasTrain.counts.g >= {steps} || window.ganvasTrain.error", timeout=timeout * 1000)
+def train_until(page, steps, timeout=120, also="true"):
+    """Wait for `steps` G steps, and for `also` (a condition on the page) where given."""
+    page.wait_for_function(f"window.ganvasTrain.counts.g >= {steps} && ({also}) || window.ganvasTrain.error",
+                           timeout=timeout * 1000)
     assert read(page, "window.ganvasTrain.error") is None
 
 
@@ -93,9 +95,9 @@ def test_each_model_trains_on_the_backends_that_can_train_it(chromium, site, mod
     status = read(page)
     assert status["backend"] == backend
     grids_before = status["gridDraws"]
-    # Enough steps for the curves to move and the grid to redraw; steps take long on the software
-    # WebGL and the plain-JS CPU backend (the conv model's seconds), so there they are fewer, and
-    # Pause comes before the classifier's first verdict, slow there too, falls due.
+    # Enough steps for the curves to move and the grid to redraw. Steps are slow on the software
+    # WebGL and the plain-JS CPU backend (the conv model's take seconds), so there they are fewer:
+    # Pause then comes before the classifier's first verdict, also slow there, falls due.
     train_until(page, 20 if backend == "wasm" else 6 if model == "cgan" else 3, timeout=240)
     pause(page)
     status = read(page)
@@ -148,9 +150,7 @@ def test_views_update_every_second_and_the_tensor_count_stays_flat(chromium, sit
     train_until(page, 300)
     early = read(page, "window.ganvasTrain.tensors")
     # 800 more steps, and two of the classifier's verdicts (one every 4 s) to time.
-    page.wait_for_function("window.ganvasTrain.counts.g >= 1100 && window.ganvasTrain.accuracy.length >= 2 || window.ganvasTrain.error",
-                           timeout=240000)
-    assert read(page, "window.ganvasTrain.error") is None
+    train_until(page, 1100, timeout=240, also="window.ganvasTrain.accuracy.length >= 2")
     pause(page)
     page.evaluate("window.ganvasTrain.tensors = null")
     page.wait_for_timeout(300)
